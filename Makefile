@@ -1,0 +1,40 @@
+# The course in two commands:
+#   make lab    set up everything (first time only) and open the sheets in JupyterLab
+#   make test   set up everything (first time only) and run the whole test suite
+#
+# Teacher's shortcuts (see README): make release, make validate, make benchmark.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# nbgrader calls helper programs (alembic) by name, so the environment's bin/ goes first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: lab test release validate benchmark clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $@
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+# Regenerate the student release in notebooks/ from the sources in solutions/.
+release: $(VENV)/.installed
+	for sheet in $$(ls solutions); do $(BIN)/nbgrader generate_assignment $$sheet --force || exit 1; done
+
+# Run every solution notebook the way nbgrader grades it (hidden tests included).
+validate: $(VENV)/.installed
+	$(BIN)/nbgrader validate solutions/*/*.ipynb
+
+benchmark: $(VENV)/.installed
+	$(BIN)/python benchmarks/validate_time.py
+
+clean:
+	rm -rf $(VENV)

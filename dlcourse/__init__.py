@@ -1,0 +1,33 @@
+"""Small helpers shared by the course notebooks.
+
+Everything here is meant to be read by students: open any module to see how it works.
+
+- ``budget``      : how big an experiment may be (small while nbgrader grades, full otherwise)
+- ``progress``    : a tqdm progress bar that stays quiet while nbgrader grades
+- ``setup_plots`` / ``caption`` : consistent figures with a one-line caption
+- ``friendly_errors`` : turns "not implemented yet" into a message instead of a traceback
+- ``Explorer``, ``log_slider``, ``slider``, ``int_slider``, ``choice`` : slider views
+- ``numerical_gradient``, ``check_gradient`` : finite-difference gradient checks
+"""
+
+from dlcourse.budget import budget, grading, progress
+from dlcourse.checks import check_gradient, numerical_gradient
+from dlcourse.friendly import friendly_errors
+from dlcourse.plots import caption, setup_plots
+from dlcourse.widgets import Explorer, choice, int_slider, log_slider, slider
+
+__all__ = [
+    "Explorer",
+    "budget",
+    "caption",
+    "check_gradient",
+    "choice",
+    "friendly_errors",
+    "grading",
+    "int_slider",
+    "log_slider",
+    "numerical_gradient",
+    "progress",
+    "setup_plots",
+    "slider",
+]

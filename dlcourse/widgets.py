@@ -1,0 +1,95 @@
+"""Slider views: sliders on top, a figure below, redrawn whenever a slider moves.
+
+    view = Explorer(draw, lr=log_slider("learning rate", 1e-3, 1e-5, 1e0))
+    view            # shows the sliders and the figure in JupyterLab
+
+``draw(**settings)`` gets one keyword per slider and returns a matplotlib Figure. If it
+fails because a function is not implemented yet, the view shows a friendly note instead.
+"""
+
+import math
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from dlcourse.friendly import explain
+
+_STYLE = {"description_width": "initial"}
+_LAYOUT = widgets.Layout(width="420px")
+
+
+def log_slider(description, value, low, high, steps_per_decade=8):
+    """A slider whose position is the logarithm of its value (for learning rates)."""
+    return widgets.FloatLogSlider(
+        value=value,
+        base=10,
+        min=math.log10(low),
+        max=math.log10(high),
+        step=1 / steps_per_decade,
+        description=description,
+        readout_format=".1e",
+        continuous_update=False,
+        style=_STYLE,
+        layout=_LAYOUT,
+    )
+
+
+def slider(description, value, low, high, step, readout_format=".3f"):
+    """A slider for a real number."""
+    return widgets.FloatSlider(
+        value=value, min=low, max=high, step=step, description=description,
+        readout_format=readout_format, continuous_update=False, style=_STYLE, layout=_LAYOUT,
+    )
+
+
+def int_slider(description, value, low, high, step=1):
+    """A slider for a whole number."""
+    return widgets.IntSlider(
+        value=value, min=low, max=high, step=step, description=description,
+        continuous_update=False, style=_STYLE, layout=_LAYOUT,
+    )
+
+
+def choice(description, options, value=None):
+    """A drop-down menu; ``options`` is a list of labels or of (label, value) pairs."""
+    dropdown = widgets.Dropdown(options=options, description=description, style=_STYLE)
+    if value is not None:
+        dropdown.value = value
+    return dropdown
+
+
+class Explorer:
+    """Sliders and a figure that ``draw(**settings)`` redraws after every change.
+
+    After each redraw, ``settings`` holds the values that were drawn, ``figure`` the figure
+    (or None) and ``message`` the note shown instead of a figure (or None).
+    """
+
+    def __init__(self, draw, **controls):
+        self.draw = draw
+        self.controls = controls
+        self.output = widgets.Output()
+        self.settings, self.figure, self.message = None, None, None
+        for control in controls.values():
+            control.observe(lambda change: self.redraw(), names="value")
+        self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.output])
+        self.redraw()
+
+    def redraw(self):
+        self.settings = {name: control.value for name, control in self.controls.items()}
+        self.figure, self.message = None, None
+        try:
+            self.figure = self.draw(**self.settings)
+        except Exception as exc:  # the student's functions may be unfinished or wrong
+            self.message = explain(exc)
+        self.output.clear_output(wait=True)
+        with self.output:
+            if self.figure is not None:
+                display(self.figure)
+                plt.close(self.figure)
+            else:
+                print(self.message)
+
+    def _ipython_display_(self):
+        display(self.widget)

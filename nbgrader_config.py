@@ -1,0 +1,28 @@
+"""nbgrader settings for this course (read by every `nbgrader ...` command run from here)."""
+
+import os
+
+c = get_config()  # noqa: F821  (nbgrader provides get_config)
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = "deep-learning-sheets"
+# solutions/ holds the nbgrader source (reference solutions, hidden tests, mark schemes);
+# notebooks/ is the student release that `nbgrader generate_assignment` writes.
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+# Everything that grading produces lives under autograde/.
+c.CourseDirectory.submitted_directory = os.path.join("autograde", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("autograde", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("autograde", "feedback")
+os.makedirs(os.path.join(here, "autograde"), exist_ok=True)  # the gradebook's folder
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "autograde", "gradebook.db")
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A sheet must grade in seconds (experiments run on a small budget while grading);
+# the timeout only stops a submission that loops forever.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
