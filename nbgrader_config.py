@@ -26,3 +26,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # the timeout only stops a submission that loops forever.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# Submissions downloaded from a learning platform (Moodle, ILIAS, ...) instead of JupyterHub:
+# put the files in autograde/downloaded/<sheet>/archive/ and run `nbgrader zip_collect <sheet>`.
+# File names must look like "<student id>_<notebook file>", e.g.
+# "s1234567_01_sigmoid_softmax_gradient_descent.ipynb"; adapt the pattern to your platform.
+c.ZipCollectApp.downloaded_directory = os.path.join("autograde", "downloaded")
+c.FileNameCollectorPlugin.named_regexp = r".*[/\\](?P<student_id>[^/\\_]+)_(?P<file_id>\d\d_[^/\\]+\.ipynb)$"

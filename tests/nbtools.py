@@ -1,0 +1,86 @@
+"""Shared tools for the tests: where the sheets are, running nbgrader, running a notebook's
+code in this process (for headless slider tests)."""
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+SHEETS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+BIN = Path(sys.executable).parent
+
+
+def notebook(sheet, folder="solutions", root=ROOT):
+    """Path of a sheet's notebook in solutions/ (the source) or notebooks/ (the release)."""
+    return Path(root) / folder / sheet / f"{sheet}.ipynb"
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_test_cell(cell):
+    """An autograder test cell: graded, locked, not a student answer."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_code_answer(cell):
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("solution"))
+
+
+def run_nbgrader(*args, cwd=ROOT, check=True):
+    """Run an nbgrader command the way a teacher would, with the environment's bin/ on PATH."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    env.pop("NBGRADER_EXECUTION", None)
+    result = subprocess.run(
+        [str(BIN / "nbgrader"), *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@contextlib.contextmanager
+def _environment(grading):
+    old = os.environ.get("NBGRADER_EXECUTION")
+    if grading:
+        os.environ["NBGRADER_EXECUTION"] = "validate"
+    else:
+        os.environ.pop("NBGRADER_EXECUTION", None)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = old
+
+
+def notebook_namespace(path, grading=True):
+    """Run every code cell of a notebook except the autograder tests, in this process.
+
+    Returns the notebook's global names, so that a test can reach its functions and its
+    slider view (``ns["explorer"]``). With ``grading=True`` the notebook runs on its small
+    grading budget. Cells run in the notebook's folder, with matplotlib's Agg backend.
+    """
+    import matplotlib
+
+    matplotlib.use("agg")
+    nb = nbformat.read(path, as_version=4)
+    namespace = {"__name__": "__notebook__"}
+    cwd = os.getcwd()
+    with _environment(grading):
+        os.chdir(Path(path).parent)
+        try:
+            for cell in nb.cells:
+                if cell.cell_type == "code" and not is_test_cell(cell):
+                    exec(compile(cell.source, f"{Path(path).name}:{cell.get('id')}", "exec"), namespace)
+        finally:
+            os.chdir(cwd)
+    return namespace

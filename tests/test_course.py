@@ -1,0 +1,199 @@
+"""Tests that every sheet must pass: the nbgrader workflow of a teacher, end to end.
+
+Each test runs for every sheet folder in solutions/.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from nbtools import (
+    ROOT,
+    SHEETS,
+    is_code_answer,
+    is_test_cell,
+    nbgrader_meta,
+    notebook,
+    run_nbgrader,
+)
+
+MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|HIDDEN TESTS|MARK SCHEME|Reference answer|Mark scheme")
+
+
+def make_course(tmp_path, sheets):
+    """A fresh course folder with this project's config and the given sheets' sources."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    for sheet in sheets:
+        shutil.copytree(ROOT / "solutions" / sheet, tmp_path / "solutions" / sheet)
+    for sheet in sheets:
+        run_nbgrader("generate_assignment", sheet, "--force", cwd=tmp_path)
+    return tmp_path
+
+
+def files_below(folder):
+    return sorted(p.relative_to(folder) for p in Path(folder).rglob("*") if p.is_file())
+
+
+def hidden_lines(source):
+    """The lines of a cell's source that lie inside hidden-test regions."""
+    inside, lines = False, []
+    for line in source.splitlines():
+        if "BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "END HIDDEN TESTS" in line:
+            inside = False
+        elif inside:
+            lines.append(line.strip())
+    return lines
+
+
+def strip_solution_markers(source):
+    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+# ----------------------------------------------------------------------------- the sources
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_solution_notebook_is_well_formed(sheet):
+    nb = nbformat.read(notebook(sheet), as_version=4)
+    nbformat.validate(nb)
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), "grade ids must be unique"
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+    assert graded and all(nbgrader_meta(c).get("points", 0) > 0 for c in graded)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs, "commit solution notebooks without outputs"
+            assert not cell.source.lstrip().startswith(("%", "!")), "no IPython magics: tests exec the cells"
+        if is_code_answer(cell):
+            # Student code lives inside functions, so that the release still runs to the end.
+            for line in cell.source.splitlines():
+                if "### BEGIN SOLUTION" in line:
+                    assert line.startswith((" ", "\t")), f"solution region at top level in {nbgrader_meta(cell)['grade_id']}"
+        if nbgrader_meta(cell).get("grade") and nbgrader_meta(cell).get("solution") and cell.cell_type == "markdown":
+            assert "Reference answer" in cell.source and "Mark scheme" in cell.source, (
+                f"written answer {nbgrader_meta(cell)['grade_id']} needs a reference answer and a mark scheme"
+            )
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_solution_passes_nbgrader_validate(sheet):
+    result = run_nbgrader("validate", str(notebook(sheet)))
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+# ----------------------------------------------------------------------------- the release
+
+
+def test_release_is_what_nbgrader_generates(tmp_path):
+    course = make_course(tmp_path, SHEETS)
+    assert sorted(p.name for p in (ROOT / "notebooks").iterdir()) == SHEETS
+    for sheet in SHEETS:
+        ours, fresh = ROOT / "notebooks" / sheet, course / "notebooks" / sheet
+        assert files_below(ours) == files_below(fresh), f"notebooks/{sheet} has other files than the release"
+        for name in files_below(fresh):
+            assert (ours / name).read_bytes() == (fresh / name).read_bytes(), (
+                f"notebooks/{sheet}/{name} is out of date: run `make release` and commit it"
+            )
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_release_hides_solutions_and_hidden_tests(sheet):
+    release_text = notebook(sheet, "notebooks").read_text()
+    assert not MARKERS.search(release_text), "the release contains solution or hidden-test markers"
+    source = nbformat.read(notebook(sheet), as_version=4)
+    release = nbformat.read(notebook(sheet, "notebooks"), as_version=4)
+    visible = {line.strip() for c in release.cells for line in c.source.splitlines()}
+    also_visible_in_source = {
+        line.strip() for c in source.cells for line in c.source.splitlines()
+        if line.strip() not in hidden_lines(c.source)
+    }
+    for cell in source.cells:
+        for line in hidden_lines(cell.source):
+            if len(line) > 12 and line not in also_visible_in_source:
+                assert line not in visible, f"hidden test line leaked into the release: {line}"
+
+
+# ----------------------------------------------------------------------------- autograding
+
+
+def fill(release, source, how_many=None):
+    """A student's submission: the release with the first `how_many` answer cells (all when
+    None) completed with the reference code and written answers."""
+    reference = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c)}
+    nb = nbformat.from_dict(release)
+    answers = [c for c in nb.cells if is_code_answer(c)]
+    chosen = answers if how_many is None else answers[:how_many]
+    for cell in chosen:
+        cell.source = strip_solution_markers(reference[nbgrader_meta(cell)["grade_id"]])
+    if how_many is None:
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and nbgrader_meta(cell).get("solution"):
+                cell.source = reference[nbgrader_meta(cell)["grade_id"]]
+    return nb
+
+
+@pytest.fixture(scope="module", params=SHEETS)
+def graded_course(request, tmp_path_factory):
+    """A course in which three students handed in the sheet: complete, untouched, half done."""
+    sheet = request.param
+    course = make_course(tmp_path_factory.mktemp(sheet), [sheet])
+    release = nbformat.read(notebook(sheet, "notebooks", root=course), as_version=4)
+    source = nbformat.read(notebook(sheet), as_version=4)
+    half = len([c for c in release.cells if is_code_answer(c)]) // 2
+    submissions = {"complete": fill(release, source), "untouched": release, "half": fill(release, source, half)}
+    # Hand-ins downloaded from a learning platform, collected as the README tells teachers.
+    archive = course / "autograde" / "downloaded" / sheet / "archive"
+    archive.mkdir(parents=True)
+    for student, nb in submissions.items():
+        nbformat.write(nb, archive / f"{student}_{sheet}.ipynb")
+    run_nbgrader("zip_collect", sheet, cwd=course)
+    run_nbgrader("autograde", sheet, cwd=course)
+    run_nbgrader("generate_feedback", sheet, cwd=course)
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'autograde' / 'gradebook.db'}") as gradebook:
+        for student in submissions:
+            submission = gradebook.find_submission(sheet, student)
+            scores[student] = (submission.code_score, submission.max_code_score)
+    return sheet, course, scores
+
+
+def test_complete_submission_gets_every_autograded_point(graded_course):
+    _, _, scores = graded_course
+    score, maximum = scores["complete"]
+    assert maximum > 0 and score == pytest.approx(maximum)
+
+
+def test_untouched_release_gets_zero(graded_course):
+    _, _, scores = graded_course
+    assert scores["untouched"][0] == 0
+
+
+def test_half_done_submission_gets_partial_points(graded_course):
+    _, _, scores = graded_course
+    score, maximum = scores["half"]
+    assert 0 < score < maximum
+
+
+def test_untouched_release_runs_to_the_end(graded_course):
+    """Only autograder test cells may fail in the untouched release; everything else runs."""
+    sheet, course, _ = graded_course
+    nb = nbformat.read(course / "autograde" / "autograded" / "untouched" / sheet / f"{sheet}.ipynb", as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code_cells), "the notebook stopped before the end"
+    for cell in code_cells:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if errors:
+            assert is_test_cell(cell), f"a non-test cell crashed in the release: {errors[0].ename}\n{cell.source[:300]}"
+
+
+def test_feedback_is_written_for_every_student(graded_course):
+    sheet, course, _ = graded_course
+    for student in ("complete", "untouched", "half"):
+        html = course / "autograde" / "feedback" / student / sheet / f"{sheet}.html"
+        assert html.exists() and "<html" in html.read_text()[:2000].lower()
+

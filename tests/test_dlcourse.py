@@ -1,0 +1,105 @@
+"""The helper package: grading budget, gradient checks, friendly errors, slider views."""
+
+import numpy as np
+import pytest
+
+import dlcourse
+from dlcourse.friendly import explain
+
+
+def test_budget_is_small_while_grading(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert not dlcourse.grading() and dlcourse.budget(full=100, quick=3) == 100
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert dlcourse.grading() and dlcourse.budget(full=100, quick=3) == 3
+
+
+def test_progress_bar_is_silent_while_grading(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    assert dlcourse.progress(range(3)).disable
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert list(dlcourse.progress(range(3))) == [0, 1, 2]
+
+
+def test_numerical_gradient_of_a_vector_function_is_its_jacobian():
+    A = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.0]])
+    jac = dlcourse.numerical_gradient(lambda x: A @ x + x[0] ** 2, np.array([0.3, -0.7]))
+    expected = A + np.array([[0.6, 0.0]] * 3)
+    assert np.allclose(jac, expected, atol=1e-7)
+
+
+def test_check_gradient_accepts_right_and_names_wrong():
+    f = lambda x: np.sum(np.sin(x))  # noqa: E731
+    assert dlcourse.check_gradient(f, np.cos, np.array([0.1, 1.0, 2.0])) < 1e-7
+    with pytest.raises(AssertionError, match="finite differences"):
+        dlcourse.check_gradient(f, lambda x: -np.cos(x), np.array([0.1, 1.0, 2.0]))
+    with pytest.raises(AssertionError, match="shape"):
+        dlcourse.check_gradient(f, lambda x: np.cos(x)[:2], np.array([0.1, 1.0, 2.0]))
+
+
+def unfinished(x):
+    raise NotImplementedError()
+
+
+def test_friendly_errors_name_the_function_to_fill_in():
+    messages = []
+    with dlcourse.friendly_errors(show=messages.append):
+        unfinished(1)
+    assert len(messages) == 1 and "`unfinished` is not implemented yet" in messages[0]
+
+
+def test_friendly_errors_report_other_mistakes_with_their_line():
+    def broken():
+        return np.ones(2) @ np.ones(3)
+
+    try:
+        broken()
+    except ValueError as exc:
+        message = explain(exc)
+    assert "`broken` raised ValueError" in message and "np.ones(2) @ np.ones(3)" in message
+
+
+def test_caption_sits_under_the_figure():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    fig = dlcourse.caption(plt.figure(), "what the figure shows")
+    assert [t.get_text() for t in fig.texts] == ["what the figure shows"]
+    plt.close(fig)
+
+
+def test_explorer_redraws_with_the_new_settings():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    calls = []
+
+    def draw(lr, steps):
+        calls.append((lr, steps))
+        fig, ax = plt.subplots()
+        ax.set_title(f"{lr} {steps}")
+        return fig
+
+    view = dlcourse.Explorer(draw, lr=dlcourse.log_slider("lr", 1e-2, 1e-4, 1.0), steps=dlcourse.int_slider("steps", 10, 1, 100))
+    assert calls == [(pytest.approx(1e-2), 10)]
+    view.controls["lr"].value = 0.1
+    assert view.settings["lr"] == pytest.approx(0.1) and calls[-1][0] == pytest.approx(0.1)
+    view.controls["steps"].value = 42
+    assert view.settings == {"lr": pytest.approx(0.1), "steps": 42}
+    assert view.figure.axes[0].get_title() == f"{view.settings['lr']} 42" and view.message is None
+
+
+def test_explorer_shows_a_message_instead_of_a_traceback():
+    view = dlcourse.Explorer(lambda lr: unfinished(lr), lr=dlcourse.slider("lr", 0.5, 0.0, 1.0, 0.1))
+    assert view.figure is None and "`unfinished` is not implemented yet" in view.message
+    view.controls["lr"].value = 0.2  # still no crash
+    assert view.settings == {"lr": pytest.approx(0.2)} and view.message
+
+
+def test_log_slider_moves_in_decades():
+    s = dlcourse.log_slider("lr", 1e-3, 1e-5, 1.0)
+    assert (s.min, s.max, s.base) == (-5, 0, 10) and s.value == pytest.approx(1e-3)
