@@ -15,7 +15,7 @@ from IPython.display import display
 
 from dlcourse.friendly import explain
 
-_STYLE = {"description_width": "initial"}
+_STYLE = {"description_width": "120px"}  # same width for every label: the tracks line up
 _LAYOUT = widgets.Layout(width="420px")
 
 
