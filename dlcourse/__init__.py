@@ -8,6 +8,9 @@ Everything here is meant to be read by students: open any module to see how it w
 - ``friendly_errors`` : turns "not implemented yet" into a message instead of a traceback
 - ``Explorer``, ``log_slider``, ``slider``, ``int_slider``, ``choice`` : slider views
 - ``numerical_gradient``, ``check_gradient`` : finite-difference gradient checks
+
+Data sets live in their own module, because loading them needs PyTorch:
+``from dlcourse.data import load_dataset``.
 """
 
 from dlcourse.budget import budget, grading, progress
