@@ -129,9 +129,11 @@ def _copy_from_folder(base, mirror, root):
         names = [Path(base.__name__, "raw", filename) for filename, _ in base.resources]
     for name in names:
         source, target = mirror / name, root / name
-        if source.exists() and not target.exists():
+        if source.exists() and not (target.exists() and target.stat().st_size == source.stat().st_size):
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            partial = target.with_name(target.name + ".part")  # an interrupted copy is never taken for the file
+            shutil.copyfile(source, partial)
+            partial.replace(target)
 
 
 def _missing_message(key, root, mirror, exc):

@@ -101,6 +101,16 @@ def test_files_already_in_the_data_folder_need_no_network(tmp_path, monkeypatch)
     assert images.shape == (5, 1, 28, 28)
 
 
+def test_an_interrupted_copy_is_replaced(tmp_path, monkeypatch):
+    written = tiny_mnist(tmp_path / "mirror", "MNIST", monkeypatch)
+    broken = tmp_path / "data" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"")  # what a copy that was cut off leaves behind
+    monkeypatch.setenv("DLCOURSE_MIRROR", str(tmp_path / "mirror"))
+    _, labels = data.load_dataset("mnist", "test")
+    assert labels.tolist() == written["test"][1].tolist()
+
+
 def test_a_corrupted_archive_is_refused(tmp_path, monkeypatch):
     tiny_mnist(tmp_path / "mirror", "MNIST", monkeypatch)
     archive = tmp_path / "mirror" / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz"
