@@ -72,6 +72,7 @@ def notebook_namespace(path, grading=True):
     import matplotlib
 
     matplotlib.use("agg")
+    import matplotlib.pyplot as plt
     nb = nbformat.read(path, as_version=4)
     namespace = {"__name__": "__notebook__"}
     cwd = os.getcwd()
@@ -81,6 +82,7 @@ def notebook_namespace(path, grading=True):
             for cell in nb.cells:
                 if cell.cell_type == "code" and not is_test_cell(cell):
                     exec(compile(cell.source, f"{Path(path).name}:{cell.get('id')}", "exec"), namespace)
+                    plt.close("all")  # as Jupyter does once a cell's figures are shown
         finally:
             os.chdir(cwd)
     return namespace
