@@ -11,7 +11,8 @@ Where the files come from (settings are environment variables, see the README):
 - ``DLCOURSE_DATA``   the data folder (default: ``~/dlcourse-data``). torchvision's layout:
   ``MNIST/raw/``, ``FashionMNIST/raw/``, ``cifar-10-python.tar.gz``.
 - ``DLCOURSE_MIRROR`` a folder or URL with the official archives in the same layout, for
-  classrooms without internet. torchvision downloads from it first and checks the md5 sums.
+  classrooms without internet. Archives in a folder are copied, from a URL downloaded, into
+  the data folder; torchvision checks their md5 sums either way.
 
 If a data set is neither in the data folder nor downloadable, you get one message that says
 what to do. While nbgrader grades, a small synthetic stand-in of the same shapes and classes
@@ -82,7 +83,7 @@ def load_dataset(name, split="train", classes=None, limit=None):
         print(f"Grading mode: a synthetic stand-in replaces {DATASETS[key][0]} "
               f"({len(labels)} {split} images, classes {classes}); the real data is used in JupyterLab.")
         return images, labels
-    raw_images, raw_labels = _load_real(key, split, str(data_folder()))
+    raw_images, raw_labels = _load_real(key, split, data_folder())
     keep = torch.isin(raw_labels, torch.tensor(classes))
     index = torch.nonzero(keep).flatten()[:limit]
     return raw_images[index].float() / 255.0, raw_labels[index].clone()
@@ -91,7 +92,7 @@ def load_dataset(name, split="train", classes=None, limit=None):
 @functools.lru_cache(maxsize=4)
 def _load_real(key, split, root):
     """The whole split as uint8 images (n, c, h, w) and int64 labels; read once, then cached."""
-    dataset = _torchvision_dataset(key, split, Path(root))
+    dataset = _torchvision_dataset(key, split, root)
     if key == "cifar10":
         images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()
         labels = torch.tensor(dataset.targets, dtype=torch.int64)
@@ -118,16 +119,19 @@ def _torchvision_dataset(key, split, root):
         # torchvision checks the md5 sum of every archive before it extracts it.
         return dataset_class(str(root), train=(split == "train"), download=True)
     except Exception as exc:  # offline, wrong mirror, corrupted archive, ...
-        raise DataUnavailable(_missing_message(key, root, mirror, exc)) from exc
+        raise DataUnavailable(_missing_message(base, root, mirror, exc)) from exc
+
+
+def _archives(base):
+    """Where torchvision keeps a data set's archives, relative to the data folder."""
+    if base.__name__ == "CIFAR10":
+        return [Path(base.filename)]
+    return [Path(base.__name__, "raw", filename) for filename, _ in base.resources]
 
 
 def _copy_from_folder(base, mirror, root):
     """A mirror on disk: copy its archives into the data folder, where torchvision finds them."""
-    if base.__name__ == "CIFAR10":
-        names = [Path(base.filename)]
-    else:
-        names = [Path(base.__name__, "raw", filename) for filename, _ in base.resources]
-    for name in names:
+    for name in _archives(base):
         source, target = mirror / name, root / name
         if source.exists() and not (target.exists() and target.stat().st_size == source.stat().st_size):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -136,13 +140,13 @@ def _copy_from_folder(base, mirror, root):
             partial.replace(target)
 
 
-def _missing_message(key, root, mirror, exc):
-    name = DATASETS[key][0]
-    where = root / (name if key != "cifar10" else "") / ("raw" if key != "cifar10" else "")
-    files = "cifar-10-python.tar.gz" if key == "cifar10" else "the four .gz archives"
+def _missing_message(base, root, mirror, exc):
+    archives = _archives(base)
+    where = root / archives[0].parent
+    files = archives[0].name if len(archives) == 1 else "the four .gz archives"
     tried = f"the mirror {mirror} and " if mirror else ""
     return (
-        f"{name} is not in {root} and could not be downloaded from {tried}the internet "
+        f"{base.__name__} is not in {root} and could not be downloaded from {tried}the internet "
         f"({type(exc).__name__}: {exc}). Either connect to the internet and run the cell again, "
         f"or put {files} into {where} (set DLCOURSE_DATA to use another folder), or set "
         f"DLCOURSE_MIRROR to the folder or URL your teacher gives you."
