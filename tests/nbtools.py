@@ -47,7 +47,8 @@ def run_nbgrader(*args, cwd=ROOT, check=True):
 
 
 @contextlib.contextmanager
-def _environment(grading):
+def grading_mode(grading):
+    """Set (or unset) NBGRADER_EXECUTION for a block, and restore it afterwards."""
     old = os.environ.get("NBGRADER_EXECUTION")
     if grading:
         os.environ["NBGRADER_EXECUTION"] = "validate"
@@ -76,7 +77,7 @@ def notebook_namespace(path, grading=True):
     nb = nbformat.read(path, as_version=4)
     namespace = {"__name__": "__notebook__"}
     cwd = os.getcwd()
-    with _environment(grading):
+    with grading_mode(grading):
         os.chdir(Path(path).parent)
         try:
             for cell in nb.cells:

@@ -10,13 +10,6 @@ from nbtools import notebook
 SHEET = "01_sigmoid_softmax_gradient_descent"
 
 
-@pytest.fixture(scope="module")
-def solution():
-    from nbtools import notebook_namespace
-
-    return notebook_namespace(notebook(SHEET), grading=True)
-
-
 # ----------------------------------------------------------------------------- Part A formulas
 
 x = sp.Symbol("x", real=True)

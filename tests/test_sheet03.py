@@ -10,13 +10,6 @@ from nbtools import notebook
 SHEET = "03_computation_graphs"
 
 
-@pytest.fixture(scope="module")
-def solution():
-    from nbtools import notebook_namespace
-
-    return notebook_namespace(notebook(SHEET), grading=True)
-
-
 x = sp.Symbol("x", real=True)
 s = sp.Symbol("s")
 sigma = 1 / (1 + sp.exp(-x))
