@@ -127,7 +127,7 @@ MUTANTS = [
     # B.2
     Mutant("skip_layer_backward forgets the identity term", "b2_skip_layer_backward",
            "return y_hat + W.T @ delta", "return W.T @ delta", SKIP),
-    Mutant("skip_layer_backward adds the scalar sum of y_hat (1 + ... in the hand-in)", "b2_skip_layer_backward",
+    Mutant("skip_layer_backward adds a scalar 1 times y_hat (the sum of y_hat) to every entry", "b2_skip_layer_backward",
            "return y_hat + W.T @ delta", "return np.sum(y_hat) + W.T @ delta", SKIP),
     Mutant("skip_layer_backward multiplies instead of adding the identity term", "b2_skip_layer_backward",
            "return y_hat + W.T @ delta", "return y_hat * (W.T @ delta)", SKIP),
