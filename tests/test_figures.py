@@ -7,7 +7,9 @@ slider view, is drawn with matplotlib's Agg renderer and checked:
 * every curve (line or scatter) is visible inside its axes, and a curve whose data varies is
   not squashed into a few pixels at an edge of the axes (as happens when the limits are set on
   a linear axis that is then switched to a log scale);
-* no two tick labels of one axis overlap (measured with the renderer's text bounding boxes).
+* no two tick labels of one axis overlap, and no title, axis label or tick label of one axes
+  (colorbars included) overlaps one of another axes or the caption (measured with the
+  renderer's text bounding boxes).
 
 The figures are also saved as PNG files in ``test-artifacts/figures/<sheet>/`` (git-ignored),
 to look at.
@@ -136,7 +138,7 @@ def ticklabel_overlaps(fig):
     renderer = fig.canvas.get_renderer()
     overlaps = []
     for n, ax in enumerate(fig.axes):
-        if not ax.get_visible():
+        if not ax.get_visible() or not ax.axison:
             continue
         for axis in (ax.xaxis, ax.yaxis):
             boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _shown_ticklabels(axis)]
@@ -153,6 +155,32 @@ def ticklabel_overlaps(fig):
                     f"{len(pairs)} pairs of tick labels overlap, e.g. {pairs[0][0]!r} and {pairs[0][1]!r}"
                 )
     return overlaps
+
+
+def _texts(ax):
+    """The texts drawn around an axes: title, axis labels, shown tick labels."""
+    texts = [ax.title, ax._left_title, ax._right_title]
+    if ax.axison:  # ax.axis("off") hides labels and ticks
+        texts += [ax.xaxis.label, ax.yaxis.label]
+        texts += _shown_ticklabels(ax.xaxis) + _shown_ticklabels(ax.yaxis)
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def text_collisions(fig):
+    """Texts of different axes (colorbars included), or of an axes and the figure's own texts
+    (caption, suptitle), whose bounding boxes overlap."""
+    renderer = fig.canvas.get_renderer()
+    groups = [(f"axes {n}", _texts(ax)) for n, ax in enumerate(fig.axes) if ax.get_visible()]
+    groups.append(("figure", [t for t in fig.texts if t.get_visible() and t.get_text().strip()]))
+    if fig._suptitle is not None:
+        groups[-1][1].append(fig._suptitle)
+    boxes = [(name, t.get_text(), t.get_window_extent(renderer)) for name, texts in groups for t in texts]
+    collisions = []
+    for i, (name_a, text_a, a) in enumerate(boxes):
+        for name_b, text_b, b in boxes[i + 1:]:
+            if name_a != name_b and min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1:
+                collisions.append(f"{name_a} {text_a!r} overlaps {name_b} {text_b!r}")
+    return collisions
 
 
 @pytest.fixture(scope="module", params=SHEETS)
@@ -191,6 +219,12 @@ def test_tick_labels_do_not_overlap(drawn_figures):
     assert not problems, f"{sheet} (PNGs in {ARTIFACTS / sheet}):\n" + "\n".join(problems)
 
 
+def test_texts_of_different_axes_do_not_collide(drawn_figures):
+    sheet, figures = drawn_figures
+    problems = [f"{name}: {p}" for name, fig in figures for p in text_collisions(fig)]
+    assert not problems, f"{sheet} (PNGs in {ARTIFACTS / sheet}):\n" + "\n".join(problems)
+
+
 # ----------------------------------------------------------------------------- the checks can fail
 
 
@@ -221,4 +255,20 @@ def test_the_checks_catch_overlapping_tick_labels():
     ax.set_xticks(np.arange(10), [f"label {k}" for k in range(10)])
     fig.canvas.draw()
     assert ticklabel_overlaps(fig)
+    plt.close("all")
+
+
+def test_the_checks_catch_a_colorbar_label_on_the_next_axes():
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6, 3))
+    image = left.imshow(np.eye(3))
+    fig.colorbar(image, ax=left, label="a long colorbar label")
+    right.set_ylabel("the next axis label")
+    fig.subplots_adjust(wspace=0.05)
+    fig.canvas.draw()
+    assert text_collisions(fig)
+    fig.subplots_adjust(wspace=0.9)
+    fig.canvas.draw()
+    assert not text_collisions(fig)
     plt.close("all")
