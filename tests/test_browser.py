@@ -66,26 +66,38 @@ def assert_no_console_errors(notebook):
     assert not notebook.errors, "the browser console shows errors:\n" + "\n".join(notebook.errors)
 
 
+def opened_and_run(request, browser, lab, folder, what):
+    notebook = open_notebook(browser, lab, folder, request.param)
+    start = time.perf_counter()
+    notebook.run_all()
+    print(f"\n{request.param} {what}: Run All took {time.perf_counter() - start:.1f} s")
+    return request.param, notebook
+
+
 @pytest.fixture(scope="module", params=SHEETS)
 def release(request, browser, lab):
     """The untouched release of a sheet after Run All."""
-    notebook = open_notebook(browser, lab, "notebooks", request.param)
-    start = time.perf_counter()
-    notebook.run_all()
-    print(f"\n{request.param} release: Run All took {time.perf_counter() - start:.1f} s")
-    yield request.param, notebook
+    sheet, notebook = opened_and_run(request, browser, lab, "notebooks", "release")
+    yield sheet, notebook
     notebook.close()
 
 
 @pytest.fixture(scope="module", params=SHEETS)
 def solution(request, browser, lab):
     """The solution of a sheet after Run All (on the quick budget)."""
-    notebook = open_notebook(browser, lab, "solutions", request.param)
-    start = time.perf_counter()
-    notebook.run_all()
-    print(f"\n{request.param} solution: Run All took {time.perf_counter() - start:.1f} s")
-    yield request.param, notebook
+    sheet, notebook = opened_and_run(request, browser, lab, "solutions", "solution")
+    yield sheet, notebook
     notebook.close()
+
+
+def validation_message(sheet, notebook, name):
+    """Click Validate; return the text of nbgrader's answer (a screenshot is saved as name)."""
+    start = time.perf_counter()
+    text = notebook.validate().inner_text()
+    print(f"{sheet}: Validate answered after {time.perf_counter() - start:.1f} s")
+    notebook.screenshot(name)
+    notebook.page.keyboard.press("Escape")
+    return text
 
 
 def test_release_runs_all_cells_and_only_test_cells_fail(release):
@@ -113,12 +125,7 @@ def test_release_runs_all_cells_and_only_test_cells_fail(release):
 
 def test_validate_lists_the_failures_of_the_release(release):
     sheet, notebook = release
-    start = time.perf_counter()
-    dialog = notebook.validate()
-    text = dialog.inner_text()
-    print(f"{sheet}: Validate answered after {time.perf_counter() - start:.1f} s")
-    notebook.screenshot("release-validate")
-    notebook.page.keyboard.press("Escape")
+    text = validation_message(sheet, notebook, "release-validate")
     assert "The following cell failed" in text and SUCCESS not in text, text[:2000]
     assert_no_console_errors(notebook)
 
@@ -147,7 +154,9 @@ def test_slider_views_render_and_answer_real_input(solution):
         notebook.screenshot(f"view{v}-start", view)
         changes = [(control, None) for control in view.locator(".widget-slider").all()]
         for buttons in view.locator(".widget-toggle-buttons").all():
-            changes += [(buttons, b) for b in buttons.locator("button:not(.mod-active)").all()]
+            options = buttons.locator("button")  # every option but the chosen one, in order
+            active = [("mod-active" in (b.get_attribute("class") or "")) for b in options.all()]
+            changes += [(buttons, options.nth(i)) for i, on in enumerate(active) if not on]
         for k, (control, button) in enumerate(changes):
             name = control.locator(".widget-label").first.inner_text()
             if is_disabled(control):
@@ -165,12 +174,7 @@ def test_slider_views_render_and_answer_real_input(solution):
 
 def test_validate_reports_success_on_the_solution(solution):
     sheet, notebook = solution
-    start = time.perf_counter()
-    dialog = notebook.validate()
-    text = dialog.inner_text()
-    print(f"{sheet}: Validate answered after {time.perf_counter() - start:.1f} s")
-    notebook.screenshot("solution-validate")
-    notebook.page.keyboard.press("Escape")
+    text = validation_message(sheet, notebook, "solution-validate")
     assert SUCCESS in text, text[:2000]
     assert_no_console_errors(notebook)
 
