@@ -62,7 +62,7 @@ def lab_server(folder, env=None, log=None):
         **(env or {}),
     )
     server_env.pop("NBGRADER_EXECUTION", None)
-    log = open(log or folder / "jupyterlab.log", "w")  # noqa: SIM115 (closed below)
+    log = open(log or folder / "jupyterlab.log", "w")  # closed when the server stops
     process = subprocess.Popen(command, cwd=folder, env=server_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
