@@ -126,11 +126,11 @@ def test_numbers_quoted_in_the_reflections(solution):
     assert np.allclose(np.abs(grad(start)), [351, 350]) and abs(np.linalg.norm(grad(start)) - 500) < 10
     first_moves = [np.linalg.norm(lr * grad(start)) for lr in lrs[:2]]
     assert 2 < min(first_moves) and max(first_moves) < 5  # "by 2 to 5 units"
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # the two largest step sizes overflow
         paths = [gd(grad, start, lr, 30) for lr in lrs]
+        height = [path[:, 1] - path[:, 0] ** 2 for path in paths]  # above the valley floor y = x^2
     for path in paths[:2]:  # "onto a wall where the gradient is even larger"
         assert np.linalg.norm(grad(path[1])) > np.linalg.norm(grad(start))
-    height = [path[:, 1] - path[:, 0] ** 2 for path in paths]  # above the valley floor y = x^2
     assert np.all(np.diff(np.sign(height[2])) != 0)  # 2.2e-3 zig-zags across the valley every step
     for i in (4, 5, 6):  # 4.6e-4 ... 1e-4 slide down the wall within 30 steps ...
         assert np.isclose(lrs[i], [4.6e-4, 2.2e-4, 1e-4][i - 4], rtol=0.05) and height[i][-1] < 0.1
@@ -344,7 +344,7 @@ def test_slider_view_redraws_with_new_settings(solution):
     assert controls["beta1"].disabled and controls["beta2"].disabled  # no betas in gradient descent
     assert not any(controls[name].disabled for name in ("optimizer", "lr", "steps"))
     controls["steps"].value = 50
-    left, right = view.figure.axes[:2]
+    left, right = solution["PATH_AXES"], solution["DISTANCE_AXES"]
     assert left.get_title() == "gradient descent" and "beta" not in caption()
     assert len(left.get_lines()[0].get_xdata()) == 51  # the path: start plus 50 steps
     assert f"after 50 steps: {solution['squared_distances'](solution['gradient_descent'](solution['rosenbrock_grad'], solution['START'], 1e-3, 50))[-1]:.1e}" == right.get_title()
