@@ -29,8 +29,9 @@ def cell_source(grade_id):
     return cell.source
 
 
-def run_test_cell(grade_id, **names):
-    """Run a test cell of the source (hidden tests included) against the given functions."""
+def run_test_cell(grade_id, setup="", **names):
+    """Run a test cell of the source (hidden tests included) against the given functions, or
+    against functions that the code ``setup`` defines in the cell's namespace."""
     import dlcourse
 
     def sigmoid(v):
@@ -38,6 +39,7 @@ def run_test_cell(grade_id, **names):
 
     namespace = {"np": np, "sp": sp, "torch": torch, "warnings": warnings, "dlcourse": dlcourse,
                  "sigmoid": sigmoid, **names}
+    exec(setup, namespace)
     exec(compile(cell_source(grade_id), grade_id, "exec"), namespace)
 
 
@@ -216,26 +218,22 @@ def test_symbolic_reference_answers_are_the_derivatives(solution):
         lambda v: sp.Piecewise((0, v < 0), (1, True)),
         lambda v: sp.Piecewise((0, v <= 0), (1, True)),
         lambda v: sp.Heaviside(v),
-        lambda v: sp.diff(sp.Max(v, 0), v),
         lambda v: (sp.sign(v) + 1) / 2,
     ]),
     ("test_a2_softplus_derivative_expression", "softplus_derivative_expression", [
         lambda v, b: sp.exp(b * v) / (1 + sp.exp(b * v)),
         lambda v, b: 1 / (1 + sp.exp(-b * v)),
         lambda v, b: (1 + sp.tanh(b * v / 2)) / 2,
-        lambda v, b: sp.diff(sp.log(1 + sp.exp(b * v)) / b, v),
     ]),
     ("test_a3_elu_derivative_expression", "elu_derivative_expression", [
         lambda v, a: sp.Piecewise((a * sp.exp(v), v < 0), (1, True)),
         lambda v, a: sp.Piecewise((a * sp.exp(v), v <= 0), (1, v > 0)),
         lambda v, a: sp.Piecewise((a * (sp.exp(v) - 1) + a, v < 0), (1, True)),
-        lambda v, a: sp.diff(sp.Piecewise((a * (sp.exp(v) - 1), v <= 0), (v, True)), v),
     ]),
     ("test_a4_logsigmoid_derivative_expression", "logsigmoid_derivative_expression", [
         lambda v: 1 / (1 + sp.exp(v)),
         lambda v: sp.exp(-v) / (1 + sp.exp(-v)),
         lambda v: 1 - 1 / (1 + sp.exp(-v)),
-        lambda v: sp.diff(sp.log(1 / (1 + sp.exp(-v))), v),
     ]),
 ])
 def test_symbolic_answers_accept_every_correct_form(grade_id, name, forms):
@@ -262,6 +260,66 @@ def test_symbolic_answers_reject_wrong_forms(grade_id, name, form):
         run_test_cell(grade_id, **{name: form})
 
 
+def test_symbolic_answers_must_not_use_sympys_differentiation():
+    x_ = sp.Symbol("x", real=True)
+    for grade_id, name, form in (
+        ("test_a1_relu_derivative_expression", "relu_derivative_expression", lambda v: sp.diff(sp.Max(v, 0), v)),
+        ("test_a2_softplus_derivative_expression", "softplus_derivative_expression",
+         lambda v, b: sp.diff(sp.log(1 + sp.exp(b * v)) / b, v)),
+        ("test_a3_elu_derivative_expression", "elu_derivative_expression",
+         lambda v, a: sp.Piecewise((a * (sp.exp(v) - 1), v <= 0), (v, True)).diff(v)),
+        ("test_a4_logsigmoid_derivative_expression", "logsigmoid_derivative_expression",
+         lambda v: sp.Derivative(sp.log(1 / (1 + sp.exp(-v))), v).doit()),
+    ):
+        with pytest.raises(AssertionError, match="switched off"):
+            run_test_cell(grade_id, **{name: form})
+    assert sp.diff(x_**2, x_) == 2 * x_  # and it is back on afterwards
+
+
+STUDENT_CODE_WITH_A_BROKEN_HELPER = """
+def softplus(v, beta=1.0):  # wrong
+    return np.zeros_like(np.asarray(v, dtype=float))
+
+
+def logsigmoid(v):  # right, written with the (wrong) softplus
+    return -softplus(-np.asarray(v, dtype=float))
+
+
+def layer_backward(W, x, z_hat):  # wrong
+    return np.zeros(len(x)), np.zeros((len(x), len(x)))
+
+
+def skip_layer_backward(W, x, y_hat):  # right, reusing the (wrong) layer_backward
+    dx, dW = layer_backward(W, x, y_hat)
+    return np.asarray(y_hat, dtype=float) + dx, dW
+"""
+
+
+def without_hidden_tests(source):
+    """The test cell as the release shows it."""
+    kept, hidden = [], False
+    for line in source.splitlines():
+        if "### BEGIN HIDDEN TESTS" in line:
+            hidden = True
+        elif "### END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def test_a_wrong_helper_of_another_task_costs_only_its_own_cell():
+    import dlcourse
+
+    for grade_id in ("test_a4_logsigmoid", "test_b2_skip_layer_backward_dx", "test_b2_skip_layer_backward_dW"):
+        run_test_cell(grade_id, setup=STUDENT_CODE_WITH_A_BROKEN_HELPER)  # graded: passes
+        namespace = {"np": np, "torch": torch, "warnings": warnings, "dlcourse": dlcourse,
+                     "sigmoid": lambda v: 1 / (1 + np.exp(-np.asarray(v, dtype=float)))}
+        exec(STUDENT_CODE_WITH_A_BROKEN_HELPER, namespace)
+        with pytest.raises(AssertionError):  # the visible part alone still shows the broken helper
+            exec(without_hidden_tests(cell_source(grade_id)), namespace)
+
+
 @pytest.mark.parametrize("wrong", [
     lambda b: (0.0, float(np.log(2.0))),  # beta forgotten
     lambda b: (0.0, float(np.log(2.0) * b)),
@@ -271,7 +329,7 @@ def test_symbolic_answers_reject_wrong_forms(grade_id, name, form):
 ])
 def test_gap_test_rejects_wrong_answers(wrong):
     with pytest.raises(AssertionError):
-        run_test_cell("test_a5_softplus_relu_gap", softplus_relu_gap=wrong)
+        run_test_cell("test_a5_softplus_relu_gap", softplus_relu_gap=wrong, relu=None, softplus=None)
 
 
 # ----------------------------------------------------------------------------- Part B formulas
