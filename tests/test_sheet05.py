@@ -560,15 +560,26 @@ def test_stack_view_redraws_with_new_settings(solution):
     assert ax.get_yscale() == "log"
 
 
-def test_slider_views_in_the_release_ask_for_the_missing_code():
+def test_slider_views_in_the_release():
+    """The activation view asks for the missing code; the stack view (autograd) already works."""
     from nbtools import notebook_namespace
 
     release = notebook_namespace(notebook(SHEET, "notebooks"), grading=True)
-    for name, control, value in (("activation_view", "alpha", 2.0), ("stack_view", "depth", 5)):
-        view = release[name]
-        assert view.figure is None and "is not implemented yet" in view.message
-        view.controls[control].value = value
-        assert view.figure is None and "is not implemented yet" in view.message
+    view = release["activation_view"]
+    assert view.figure is None and "is not implemented yet" in view.message
+    view.controls["alpha"].value = 2.0
+    assert view.figure is None and "is not implemented yet" in view.message
+    view = release["stack_view"]
+    assert view.figure is not None and view.message is None
+    view.controls["depth"].value = 5
+    assert len(view.figure.axes[0].get_lines()[0].get_xdata()) == 6
+
+
+def test_autograd_norms_of_the_stack_view_agree_with_the_backward_functions(solution):
+    for depth, scale in ((50, 1.0), (12, 10**0.5), (3, 0.1)):
+        for skip in (False, True):
+            assert np.allclose(solution["autograd_gradient_norms"](depth, scale, skip),
+                               solution["gradient_norms"](depth, scale, skip), rtol=1e-9)
 
 
 def test_release_keeps_the_function_contract(solution):
