@@ -35,10 +35,17 @@ def code_fingerprint(*functions):
     for function in functions:
         try:
             source = inspect.getsource(function)
-        except (OSError, TypeError):  # no source file: fall back to the compiled code
-            source = repr((function.__code__.co_code, function.__code__.co_consts))
+        except (OSError, TypeError):  # no source to read: use the compiled code instead
+            source = _compiled_text(function.__code__)
         digest.update(source.encode())
     return digest.hexdigest()[:16]
+
+
+def _compiled_text(code):
+    """The instructions, names and constants of compiled code, nested functions included
+    (without file names, line numbers or memory addresses, which change between sessions)."""
+    constants = [_compiled_text(c) if inspect.iscode(c) else repr(c) for c in code.co_consts]
+    return "|".join([code.co_code.hex(), repr(code.co_names), repr(code.co_varnames), *constants])
 
 
 def _path(name, key):

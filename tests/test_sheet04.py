@@ -469,6 +469,17 @@ def test_cache_stores_reads_and_clears(tmp_path, monkeypatch):
         return a + 2
 
     assert code_fingerprint(f) != code_fingerprint(g) and code_fingerprint(f) == code_fingerprint(f)
+    # without a source file (code run by exec) the fingerprint must not change between runs
+    source = "def h(a):\n    def inner(b):\n        return b * 2\n    return inner(a) + 1\n"
+    prints = set()
+    for name in ("first.py", "second.py"):
+        namespace = {}
+        exec(compile(source, name, "exec"), namespace)
+        prints.add(code_fingerprint(namespace["h"]))
+    assert len(prints) == 1
+    namespace = {}
+    exec(compile(source.replace("b * 2", "b * 3"), "third.py", "exec"), namespace)
+    assert code_fingerprint(namespace["h"]) not in prints
 
 
 def test_notebook_runs_are_cached_with_their_settings(solution, tmp_path, monkeypatch):
