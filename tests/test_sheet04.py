@@ -435,6 +435,25 @@ def test_mark_schemes_add_up():
             assert scheme_total(cell.source) == pytest.approx(stated), meta["grade_id"]
 
 
+def test_missing_data_falls_back_to_the_stand_in_with_a_message(solution, capsys):
+    from dlcourse.data import DataUnavailable
+
+    def unavailable(name, split="train", classes=None, limit=None):
+        raise DataUnavailable(f"{name} is not here: put the archives into the data folder")
+
+    real = solution["load_dataset"]
+    solution["load_dataset"] = unavailable
+    try:
+        with grading_mode(False):
+            data, fingerprint = solution["load_tensors"]("cifar10", train_limit=100)
+    finally:
+        solution["load_dataset"] = real
+    shown = capsys.readouterr().out
+    assert "cifar10 is not here" in shown and "synthetic stand-in" in shown
+    assert data["train_x"].shape == (100, 3, 32, 32) and data["test_x"].shape == (200, 3, 32, 32)
+    assert abs(data["train_x"].mean().item()) < 1e-4 and abs(data["train_x"].std().item() - 1) < 1e-3  # standardized
+
+
 # ----------------------------------------------------------------------------- the run cache
 
 
