@@ -13,6 +13,13 @@ from nbtools import nbgrader_meta, notebook
 SHEET = "03_computation_graphs"
 
 
+def answer(grade_id):
+    """The reference answer of a written task, with its line breaks turned into spaces."""
+    nb = nbformat.read(notebook(SHEET), as_version=4)
+    source = next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+    return " ".join(source.split())
+
+
 x = sp.Symbol("x", real=True)
 s = sp.Symbol("s")
 sigma = 1 / (1 + sp.exp(-x))
@@ -246,6 +253,9 @@ def test_shared_bias_networks_of_the_reference_answer(solution):
     assert np.allclose(difference, [0, 0.27, 0.27, 0.12], atol=0.005)
     assert np.allclose([o["h"] for o in outputs][0], 0.5)  # both units give 1/2 at (0, 0)
     assert abs(forward(no_bias, [1.0, 0.0])["h"][1] - 0.73) < 0.005 and abs(outputs[3]["h"][1] - 0.88) < 0.005
+    text = answer("b3_shared_bias")
+    assert "even with $b_a = 0$" in text and "\\ne 0" not in text
+    assert "$(10, 10)$ and $(1, 1)$" in text and "$\\mathbf w_o = (100, -100)$, $b_o = -20$" in text
 
 
 WIDTHS, LRS = (2, 3, 4, 8), (1.0, 3.0, 10.0)
@@ -279,6 +289,9 @@ def test_defaults_learn_xor_for_every_seed_with_four_or_more_units(solution, swe
 def test_success_table_quoted(solution, sweep):
     solves = solution["solves_xor"]
     counts = {(w, lr): sum(solves(sweep[w, lr, seed][0]) for seed in range(20)) for w in WIDTHS for lr in LRS}
+    text = answer("b3_two_units")
+    assert "(at learning rate 1, 19 and 20 of 20 seeds)" in text and "(18, 20, 19 of 20)" in text
+    assert "only 8, 15 and 16 of 20 for learning rates 1, 3 and 10" in text
     assert counts == {(2, 1.0): 8, (2, 3.0): 15, (2, 10.0): 16, (3, 1.0): 18, (3, 3.0): 20, (3, 10.0): 19,
                       (4, 1.0): 19, (4, 3.0): 20, (4, 10.0): 20, (8, 1.0): 20, (8, 3.0): 20, (8, 10.0): 20}
 
@@ -306,6 +319,10 @@ def test_failed_two_unit_runs_as_described(solution, sweep):
         elif np.all(pair < 0.01):
             saturation.append(("at 0", tuple(unsure)))
     assert sorted(saturation) == [("at 0", (0, 1))] + [("at 1", (2, 3))] * 4  # (0,0),(0,1) and (1,0),(1,1)
+    text = answer("b3_two_units")
+    assert "At learning rate 3 all five end with a loss of about $0.25$" in text
+    assert "In four of the five runs both units are saturated near 1 on $(1,0)$ and $(1,1)$, in the fifth both are near 0 on $(0,0)$ and $(0,1)$" in text
+    assert "saturated at 1 for these two inputs" not in text  # the old, wrong claim
     losses_10 = [sweep[2, 10.0, seed][1][-1] for seed in failed[10.0]]
     assert any(abs(loss - 1 / 3) < 0.01 for loss in losses_10)
     for seed in failed[10.0]:
@@ -415,6 +432,13 @@ def test_saddle_trajectories_quoted(solution):
     assert np.all(np.diff(f_gd) < 0)  # it never goes up
     assert np.allclose(gd[1:8, 1] / gd[:7, 1], 1.2, atol=0.01)
     assert np.allclose(gd[-1], [0, np.sqrt(2)], atol=0.01)
+    text = answer("c4_trajectories")
+    for quoted in ("to about $-0.0001$", "($0.05, 0.10, 0.20, 0.41, 0.92$)", "to $y \\approx 1.92$",
+                   "*rises* for this one step, from $-0.66$ to $-0.30$", "$y = 1.56, 1.43, \\dots$",
+                   "$f = -1.0000$ (to four digits) from step 8 on", "a factor of about $1.2$ per step",
+                   "(between $0.1$ and $-0.1$ from step 4 to step 10)", "below $-0.5$ only at step 16",
+                   "within $0.001$ of $-1$ from step 26 on", "It never goes up."):
+        assert quoted in text, quoted
 
 
 def test_saddle_printout_says_what_happens(solution):
