@@ -689,4 +689,4 @@ def test_b2_helper_is_not_released():
     release = "\n".join(c.source for c in cells("notebooks"))
     assert "def autograd_grads" not in release
     source = next(c.source for c in graded_test_cells() if nbgrader_meta(c)["grade_id"] == "test_b2_manual_grads")
-    assert "torch.no_grad()" in source and "def xor_loss_torch" in source
+    assert "torch.no_grad()" in source and "xor_loss_torch = _switched_off" in source
