@@ -447,9 +447,9 @@ def test_saddle_printout_says_what_happens(solution):
     newton = summary(run(solution["newton_step"], steps=30))
     assert "None" not in newton and "f never below -0.5 in 30 steps" in newton and "f never rises" in newton
     sfn = summary(run(solution["saddle_free_newton_step"], steps=30))
-    assert "f < -0.5 from step 4" in sfn and "f rises at step 4->5" in sfn
+    assert "f first below -0.5 at step 4" in sfn and "f rises at step 4->5" in sfn
     gd = summary(run(solution["gradient_step"], steps=30))
-    assert "f < -0.5 from step 16" in gd and "f never rises" in gd
+    assert "f first below -0.5 at step 16" in gd and "f never rises" in gd
 
 
 def test_saddle_figure_labels_do_not_collide():
