@@ -99,7 +99,7 @@ def repair(data, name, nbspec, reasons):
     Returns (notebook, student_cells) where student_cells lists (label, source) of the code
     that the student wrote or changed, for the tampering scan.
     """
-    release = nbformat.from_dict(copy.deepcopy(nbspec["release"]))
+    release = nbformat.reads(json.dumps(nbspec["release"]), as_version=4)
     graded = nbspec["graded"]
     raw = read_notebook(data, name, reasons) if data is not None else None
     if raw is None:
@@ -231,12 +231,14 @@ def repair(data, name, nbspec, reasons):
 
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(release.metadata))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    student = []
+    student, release_sources = [], {_source(c) for c in release.cells}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         meta = _nbgrader(cell)
         original = release_by_id.get(cell.get("id"))
+        if original is None and cell.source in release_sources:
+            original = cell  # a given cell that lost its id (e.g. an old notebook format)
         if meta.get("solution"):
             student.append((f"answer cell '{meta['grade_id']}'", cell.source))
         elif not meta.get("locked") and (original is None or _source(original) != cell.source):

@@ -68,6 +68,12 @@ class CappedClient(NotebookClient):
         self.used_total = 0
         self.used_cell = {}
         self.truncated = set()
+        self.timed_out = set()
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        if cell is not None:
+            self.timed_out.add(id(cell))
+        return await super()._async_handle_timeout(timeout, cell)
 
     def process_message(self, msg, cell, cell_index):
         kind = msg.get("msg_type") or msg.get("header", {}).get("msg_type")
@@ -199,7 +205,7 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
                     cell.outputs.append(nbformat.v4.new_output(
                         "error", ename=content.get("ename", "Error"), evalue=content.get("evalue", ""),
                         traceback=content.get("traceback", []) or ["(the kernel suppressed this traceback)"]))
-                if any(o.output_type == "error" and o.ename == "CellTimeoutError" for o in cell.outputs):
+                if id(cell) in client.timed_out:
                     reasons.append(f"{label} exceeded its time of {limits.cell_seconds:.0f} s and was stopped.")
                 names = _names_defined(cell.source) if (test or trusted(cell)) else []
                 if not (test or names):
