@@ -168,6 +168,9 @@ async def _execute(nb, workdir, spec_nb, limits, trusted):
             await km.shutdown_kernel(now=True)
     if stopped:
         reasons.append(stopped[0].upper() + stopped[1:] + "; later cells were not run.")
+    for index in sorted(client.truncated):
+        label = nb.cells[index].metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+        reasons.append(f"{label} printed more than {limits.output_bytes_per_cell // 1024} KB; the rest of its output was cut.")
     return info, reasons, flags, how
 
 

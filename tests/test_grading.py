@@ -76,6 +76,8 @@ def test_no_file_outside_the_submission_changes(batch):
     course, _, _, before, submitted_before = batch
     assert checksums(course, skip=("autograde",)) == before, "solutions, release or config changed"
     assert checksums(course / "autograde" / "submitted") == submitted_before
+    again = coordinator.grade(course, SHEET, workers=1, limits=LIMITS, progress=False, log=lambda *a: None)
+    assert again["graded"] == 0, "a second run grades nothing unchanged"
     assert list((course / "autograde" / "backups").glob("gradebook-*.db")), "the gradebook is backed up"
     with Gradebook(coordinator.Course(course).db_url) as gb:
         assert all(g.auto_score is None or g.auto_score <= g.max_score
