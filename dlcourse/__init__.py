@@ -7,7 +7,11 @@ Everything here is meant to be read by students: open any module to see how it w
 - ``setup_plots`` / ``caption`` : consistent figures with a one-line caption
 - ``friendly_errors`` : turns "not implemented yet" into a message instead of a traceback
 - ``Explorer``, ``log_slider``, ``slider``, ``int_slider``, ``choice`` : slider views
+  (``choice`` is a row of toggle buttons)
 - ``numerical_gradient``, ``check_gradient`` : finite-difference gradient checks
+
+Importing ``dlcourse`` in JupyterLab makes a call of an unwritten function fail with a one-line
+message instead of a long traceback (see ``friendly.py``); nothing changes while grading.
 
 Data sets live in their own module, because loading them needs PyTorch:
 ``from dlcourse.data import load_dataset``.
@@ -15,7 +19,7 @@ Data sets live in their own module, because loading them needs PyTorch:
 
 from dlcourse.budget import budget, grading, progress
 from dlcourse.checks import check_gradient, numerical_gradient
-from dlcourse.friendly import friendly_errors
+from dlcourse.friendly import friendly_errors, install_short_messages
 from dlcourse.plots import caption, setup_plots
 from dlcourse.widgets import Explorer, choice, int_slider, log_slider, slider
 
@@ -34,3 +38,5 @@ __all__ = [
     "setup_plots",
     "slider",
 ]
+
+install_short_messages()

@@ -52,37 +52,57 @@ def int_slider(description, value, low, high, step=1):
 
 
 def choice(description, options, value=None):
-    """A drop-down menu; ``options`` is a list of labels or of (label, value) pairs."""
-    dropdown = widgets.Dropdown(options=options, description=description, style=_STYLE)
+    """A row of toggle buttons, one per option; ``options`` is a list of labels or of
+    (label, value) pairs. (Buttons, not a drop-down: a focused drop-down lets JupyterLab's
+    keyboard shortcuts act on the notebook.)"""
+    labels = [o[0] if isinstance(o, tuple) else str(o) for o in options]
+    width = f"{max(80, 9 * max(len(label) for label in labels) + 24)}px"  # labels never cut off
+    buttons = widgets.ToggleButtons(
+        options=options, description=description, style={**_STYLE, "button_width": width},
+    )
     if value is not None:
-        dropdown.value = value
-    return dropdown
+        buttons.value = value
+    return buttons
 
 
 class Explorer:
     """Sliders and a figure that ``draw(**settings)`` redraws after every change.
 
-    After each redraw, ``settings`` holds the values that were drawn, ``figure`` the figure
-    (or None) and ``message`` the note shown instead of a figure (or None).
+    ``enabled(**settings)``, if given, returns the names of the controls that matter for these
+    settings; the others are greyed out (for example the decay rates of plain gradient descent).
+
+    While ``draw`` runs, a note says that the view is working. After each redraw, ``settings``
+    holds the values that were drawn, ``figure`` the figure (or None) and ``message`` the note
+    shown instead of a figure (or None). Keep ``draw`` fast: compute what is expensive once
+    (on the sliders' grid, or with ``functools.lru_cache``) and only plot here.
     """
 
-    def __init__(self, draw, **controls):
+    def __init__(self, draw, enabled=None, **controls):
         self.draw = draw
+        self.enabled = enabled
         self.controls = controls
         self.output = widgets.Output()
+        self.status = widgets.HTML(value="")
         self.settings, self.figure, self.message = None, None, None
         for control in controls.values():
             control.observe(lambda change: self.redraw(), names="value")
-        self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.output])
+        self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.status, self.output])
         self.redraw()
 
     def redraw(self):
         self.settings = {name: control.value for name, control in self.controls.items()}
+        if self.enabled is not None:
+            active = set(self.enabled(**self.settings))
+            for name, control in self.controls.items():
+                control.disabled = name not in active
         self.figure, self.message = None, None
+        self.status.value = "<i>working...</i>"
         try:
             self.figure = self.draw(**self.settings)
         except Exception as exc:  # the student's functions may be unfinished or wrong
             self.message = explain(exc)
+        finally:
+            self.status.value = ""
         self.output.clear_output(wait=True)
         with self.output:
             if self.figure is not None:

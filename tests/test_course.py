@@ -81,6 +81,30 @@ def test_solution_notebook_is_well_formed(sheet):
 
 
 @pytest.mark.parametrize("sheet", SHEETS)
+def test_run_all_goes_on_past_failing_test_cells(sheet):
+    """JupyterLab's Run All stops at a failing cell unless it is tagged `raises-exception`.
+    Test cells fail until the student's code is written, so each one carries the tag and a
+    half-finished sheet still runs to its experiments and slider views. (nbgrader's checksums
+    do not include tags, and autograding runs every cell anyway.)"""
+    nb = nbformat.read(notebook(sheet), as_version=4)
+    untagged = [
+        nbgrader_meta(c)["grade_id"] for c in nb.cells
+        if c.cell_type == "code" and is_test_cell(c) and "raises-exception" not in c.metadata.get("tags", [])
+    ]
+    assert not untagged, f"test cells without the raises-exception tag: {untagged}"
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_every_sheet_has_a_mutation_test(sheet):
+    """tests/test_mutants_sheetNN.py runs plausible wrong implementations of every graded
+    function through the sheet's tests (see mutation.py)."""
+    number = sheet.split("_")[0]
+    path = ROOT / "tests" / f"test_mutants_sheet{number}.py"
+    assert path.exists(), f"{path.name} is missing"
+    assert "check_mutants(" in path.read_text()
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
 def test_solution_passes_nbgrader_validate(sheet):
     result = run_nbgrader("validate", str(notebook(sheet)))
     assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr

@@ -45,7 +45,7 @@ def test_friendly_errors_name_the_function_to_fill_in():
     messages = []
     with dlcourse.friendly_errors(show=messages.append):
         unfinished(1)
-    assert len(messages) == 1 and "`unfinished` is not implemented yet" in messages[0]
+    assert len(messages) == 1 and "'unfinished' is not implemented yet" in messages[0]
 
 
 def test_friendly_errors_report_other_mistakes_with_their_line():
@@ -56,7 +56,7 @@ def test_friendly_errors_report_other_mistakes_with_their_line():
         broken()
     except ValueError as exc:
         message = explain(exc)
-    assert "`broken` raised ValueError" in message and "np.ones(2) @ np.ones(3)" in message
+    assert "'broken' raised ValueError" in message and "np.ones(2) @ np.ones(3)" in message
 
 
 def test_caption_sits_under_the_figure():
@@ -95,7 +95,7 @@ def test_explorer_redraws_with_the_new_settings():
 
 def test_explorer_shows_a_message_instead_of_a_traceback():
     view = dlcourse.Explorer(lambda lr: unfinished(lr), lr=dlcourse.slider("lr", 0.5, 0.0, 1.0, 0.1))
-    assert view.figure is None and "`unfinished` is not implemented yet" in view.message
+    assert view.figure is None and "'unfinished' is not implemented yet" in view.message
     view.controls["lr"].value = 0.2  # still no crash
     assert view.settings == {"lr": pytest.approx(0.2)} and view.message
 
@@ -103,3 +103,70 @@ def test_explorer_shows_a_message_instead_of_a_traceback():
 def test_log_slider_moves_in_decades():
     s = dlcourse.log_slider("lr", 1e-3, 1e-5, 1.0)
     assert (s.min, s.max, s.base) == (-5, 0, 10) and s.value == pytest.approx(1e-3)
+
+
+def test_choice_is_a_row_of_buttons_not_a_drop_down():
+    import ipywidgets as widgets
+
+    buttons = dlcourse.choice("optimizer", ["gradient descent", "Adam"], value="Adam")
+    assert isinstance(buttons, widgets.ToggleButtons) and not isinstance(buttons, widgets.Dropdown)
+    assert buttons.value == "Adam"
+    # every label fits its button
+    assert int(buttons.style.button_width.removesuffix("px")) >= 9 * len("gradient descent")
+
+
+def test_explorer_disables_controls_that_do_not_matter():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    def draw(optimizer, beta):
+        return plt.figure()
+
+    view = dlcourse.Explorer(
+        draw,
+        enabled=lambda optimizer, beta: {"optimizer", "beta"} if optimizer == "Adam" else {"optimizer"},
+        optimizer=dlcourse.choice("optimizer", ["gradient descent", "Adam"], value="Adam"),
+        beta=dlcourse.slider("beta", 0.9, 0.0, 0.99, 0.01),
+    )
+    assert not view.controls["beta"].disabled
+    view.controls["optimizer"].value = "gradient descent"
+    assert view.controls["beta"].disabled and not view.controls["optimizer"].disabled
+    view.controls["optimizer"].value = "Adam"
+    assert not view.controls["beta"].disabled
+    assert view.status.value == ""  # the "working" note is gone once drawn
+
+
+def test_unwritten_function_fails_with_one_line_in_jupyter(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from dlcourse.friendly import install_short_messages
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    shell = InteractiveShell.instance()
+    try:
+        install_short_messages()
+        shown = []
+        monkeypatch.setattr(shell, "_showtraceback", lambda etype, value, stb: shown.append(stb))
+        result = shell.run_cell("def softmax(x):\n    raise NotImplementedError()\nsoftmax(1)")
+        assert isinstance(result.error_in_exec, NotImplementedError), "the cell must still fail"
+        assert len(shown) == 1 and len(shown[0]) == 1
+        assert "'softmax' is not implemented yet" in shown[0][0]
+    finally:
+        shell.set_custom_exc((), None)
+        InteractiveShell.clear_instance()
+
+
+def test_no_short_messages_while_grading(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from dlcourse.friendly import install_short_messages
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    shell = InteractiveShell.instance()
+    try:
+        install_short_messages()
+        assert NotImplementedError not in shell.custom_exceptions
+    finally:
+        InteractiveShell.clear_instance()
