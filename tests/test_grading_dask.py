@@ -80,6 +80,7 @@ def test_an_interrupted_run_resumes_without_grading_twice(sequential):
 
 
 def test_a_dask_cluster_survives_a_killed_worker(sequential, tmp_path):
+    (tmp_path / "course").mkdir()
     course = course_with_submissions(tmp_path / "course")
     tmp = tmp_path / "dask"
     tmp.mkdir()
