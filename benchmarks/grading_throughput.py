@@ -1,6 +1,6 @@
 """Benchmark: plain `nbgrader autograde` versus `coursegrade` on the same batch of sheet 01.
 
-    .venv/bin/python benchmarks/grading_throughput.py [N] [--cluster]
+    .venv/bin/python benchmarks/grading_throughput.py [N] [--cluster] [--cell-timeout S]
 
 N submissions (default 40: complete, half done, untouched, and every tenth one with a loop
 that runs into the cell time limit) are graded sequentially by plain nbgrader and by
@@ -11,14 +11,17 @@ submission goes. With --cluster also through a scheduler and two workers started
 machine inflates it.
 """
 
+import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -44,27 +47,80 @@ def batch(folder, n):
 
 
 def timed(command, course, env=None):
-    start = time.perf_counter()
+    """(wall seconds, CPU seconds of the command and every process it waited for)."""
+    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(command, cwd=course, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - start, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def main(n, cluster):
+def mean(values):
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def breakdown(course, skip_looping=True):
+    """Where coursegrade's time per submission went, from the records it writes (mean over the
+    submissions that did not run into the cell time limit): wall seconds seen by the worker,
+    CPU seconds measured inside the kernel, in the worker and in the coordinator."""
+    records = [json.loads(p.read_text()) for p in (course / "autograde" / "coursegrade" / SHEET).glob("*.json")]
+    records = [r for r in records if not (skip_looping and any("exceeded its time" in x for x in r["reasons"]))]
+    worker = [t for r in records for t in r["timing"]["worker"].values()]
+    kernel = [t.get("kernel_cpu", {}) for t in worker]
+    coordinator = [r["timing"]["coordinator"] for r in records]
+    wall = {key: mean(t.get(key) for t in worker) for key in
+            ("preflight", "kernel_start", "guard_install", "given_cells", "student_cells", "test_cells",
+             "guard_checks", "shutdown")}
+    cells_cpu = mean(k["total"] - k["installed_at"] - k["checks"] for k in kernel if "total" in k)
+    rows = [
+        ("sandbox + Python + kernel start", wall["kernel_start"], mean(k.get("start_cpu") for k in kernel)),
+        ("imports of the sheet and its tests", wall["guard_install"], mean(k.get("import_cpu") for k in kernel)),
+        ("  guard snapshot (part of the line above)", None, mean(k.get("snapshot_cpu") for k in kernel)),
+        ("the notebook's cells (given, student, tests)",
+         wall["given_cells"] + wall["student_cells"] + wall["test_cells"], cells_cpu),
+        ("  of which test cells", wall["test_cells"], None),
+        ("guard checks around cells", wall["guard_checks"], mean(k.get("checks") for k in kernel if "checks" in k)),
+        ("kernel shutdown", wall["shutdown"], None),
+        ("grader process (preflight, nbclient, Dask)", wall["preflight"], mean(r["timing"].get("grader_cpu") for r in records)),
+        ("coordinator: gradebook + autograded notebook", mean(c.get("gradebook") for c in coordinator),
+         mean(c.get("gradebook_cpu") for c in coordinator)),
+        ("coordinator: feedback HTML (nbgrader generate_feedback)", mean(c.get("feedback") for c in coordinator),
+         mean(c.get("feedback_cpu") for c in coordinator)),
+    ]
+    print(f"where coursegrade's time per submission goes (mean of {len(records)} submissions without a looping cell):")
+    print(f"  {'':56s} {'wall s':>7s} {'CPU s':>7s}")
+    for label, seconds, cpu in rows:
+        wall_text = f"{seconds:7.2f}" if seconds is not None else " " * 7
+        cpu_text = f"{cpu:7.2f}" if cpu is not None else " " * 7
+        print(f"  {label:56s} {wall_text} {cpu_text}")
+    return rows
+
+
+def load():
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def main(n, cluster, cell_timeout):
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     env.pop("NBGRADER_EXECUTION", None)
+    print(f"{n} submissions of {SHEET} on {os.cpu_count()} cores, cell time limit {cell_timeout:g} s; at start: {load()}",
+          flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         plain_course, ours_course = batch(tmp / "plain", n), batch(tmp / "ours", n)
         # the same cell time limit for both (coursegrade's default is 60 s, nbgrader's here 120 s)
-        plain = timed([str(BIN / "nbgrader"), "autograde", SHEET, "--Execute.timeout=60"], plain_course, env)
-        ours = timed([str(BIN / "coursegrade"), SHEET, "--no-progress"], ours_course, env)
-        records = [json.loads(p.read_text()) for p in (ours_course / "autograde" / "coursegrade" / SHEET).glob("*.json")]
-        print(f"{n} submissions of {SHEET} on {os.cpu_count()} cores")
-        print(f"plain nbgrader autograde : {plain:7.1f} s  {60 * n / plain:6.1f} submissions/min")
-        print(f"coursegrade (local Dask) : {ours:7.1f} s  {60 * n / ours:6.1f} submissions/min  ratio {plain / ours:.2f}x")
-        print(f"coursegrade per submission in its worker: mean {sum(r['seconds'] for r in records) / len(records):.1f} s "
-              "(sandbox + kernel start + guard install with the sheet's imports + the notebook's cells)")
+        plain, plain_cpu = timed([str(BIN / "nbgrader"), "autograde", SHEET, f"--Execute.timeout={cell_timeout:g}"],
+                                 plain_course, env)
+        print(f"plain nbgrader autograde : {plain:7.1f} s  {60 * n / plain:6.1f} submissions/min  "
+              f"CPU {plain_cpu / n:5.1f} s per submission ({load()})", flush=True)
+        ours, ours_cpu = timed([str(BIN / "coursegrade"), SHEET, "--no-progress", f"--cell-timeout={cell_timeout:g}"],
+                               ours_course, env)
+        print(f"coursegrade (local Dask) : {ours:7.1f} s  {60 * n / ours:6.1f} submissions/min  "
+              f"CPU {ours_cpu / n:5.1f} s per submission  ratio {plain / ours:.2f}x ({load()})", flush=True)
+        print("  (CPU: the command and every process it waited for, kernels included; coursegrade's also "
+              "includes writing the feedback HTML, which plain autograde does not do)")
         print(f"projected 300 submissions: plain {300 * plain / n / 60:.0f} min, coursegrade {300 * ours / n / 60:.0f} min")
+        breakdown(ours_course)
         if cluster:
             cluster_course = batch(tmp / "cluster", n)
             scheduler_file = tmp / "scheduler.json"
@@ -79,8 +135,17 @@ def main(n, cluster):
                     procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1",
                                                    "--no-dashboard"], env=env, start_new_session=True,
                                                   stderr=subprocess.DEVNULL))
-                taken = timed([str(BIN / "coursegrade"), SHEET, "--no-progress", "--scheduler", address], cluster_course, env)
-                print(f"coursegrade (2 workers by hand): {taken:7.1f} s  {60 * n / taken:6.1f} submissions/min")
+                from distributed import Client
+
+                with Client(address) as client:
+                    client.wait_for_workers(2, timeout=300)
+                taken, _ = timed([str(BIN / "coursegrade"), SHEET, "--no-progress", "--scheduler", address,
+                                  f"--cell-timeout={cell_timeout:g}"], cluster_course, env)
+                per_worker = Counter(f"{r.get('worker')}:{r.get('pid')}" for r in (
+                    json.loads(p.read_text()) for p in (cluster_course / "autograde" / "coursegrade" / SHEET).glob("*.json")))
+                print(f"coursegrade (scheduler + 2 workers started by hand): {taken:7.1f} s  {60 * n / taken:6.1f} "
+                      f"submissions/min, ratio to plain {plain / taken:.2f}x ({load()}); "
+                      f"submissions per worker: {sorted(per_worker.values())}", flush=True)
             finally:
                 for proc in procs:
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -88,5 +153,9 @@ def main(n, cluster):
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 40, "--cluster" in sys.argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=40, help="submissions (default 40)")
+    parser.add_argument("--cluster", action="store_true", help="also through a scheduler and two workers started by hand")
+    parser.add_argument("--cell-timeout", type=float, default=60, help="cell time limit for both (default 60 s)")
+    args = parser.parse_args()
+    main(args.n, args.cluster, args.cell_timeout)

@@ -147,15 +147,17 @@ def failed_result(student, sheet, files, spec, reason):
             "status": "failed", "input_hash": input_hash(files, spec["hash"]), "seconds": 0.0}
 
 
-def record(course, sheet, student, result, feedback_error):
+def record(course, sheet, student, result, feedback_error, timing=None):
     """The last write for a submission: what was graded (the resume marker and summary input)."""
     summary = {
         "student": student, "status": result["status"], "input_hash": result["input_hash"],
         "reasons": result["reasons"], "flags": result["flags"], "seconds": round(result.get("seconds", 0), 2),
-        "worker": result.get("worker"), "feedback_error": feedback_error,
+        "worker": result.get("worker"), "pid": result.get("pid"), "feedback_error": feedback_error,
         "cells": {gid: {k: c[k] for k in ("score", "max", "verdict")}
                   for graded in result["notebooks"].values() for gid, c in graded["cells"].items()},
         "graded_at": datetime.datetime.now().isoformat(timespec="seconds"),
+        "timing": {"worker": {name: graded.get("timing", {}) for name, graded in result["notebooks"].items()},
+                   "grader_cpu": round(result.get("grader_cpu", 0), 3), "coordinator": timing or {}},
     }
     _atomic_write(course.state / sheet / f"{student}.json", json.dumps(summary, indent=1))
     with open(course.state / sheet / "graded.log", "a") as log:
@@ -165,11 +167,15 @@ def record(course, sheet, student, result, feedback_error):
 
 def store(course, sheet, student, folder, result):
     """Everything the coordinator writes for one result (only here, never in a worker)."""
+    timing, begin, cpu = {}, time.monotonic(), time.process_time()
     write_gradebook(course, sheet, student, result, folder)
     for nb_name, graded in result["notebooks"].items():
         _atomic_write(course.folder("autograded", student, sheet) / f"{nb_name}.ipynb", graded["notebook"])
+    timing["gradebook"], timing["gradebook_cpu"] = time.monotonic() - begin, time.process_time() - cpu
+    begin, cpu = time.monotonic(), time.process_time()
     feedback_error = write_feedback(course, sheet, student) if result["notebooks"] else "nothing to show"
-    record(course, sheet, student, result, feedback_error)
+    timing["feedback"], timing["feedback_cpu"] = time.monotonic() - begin, time.process_time() - cpu
+    record(course, sheet, student, result, feedback_error, timing)
 
 
 def already_graded(course, sheet, student, digest):

@@ -36,9 +36,9 @@ def check_expression(nonce, phase, names=()):
     return f"__coursegrade_{nonce}({phase!r}, {list(names)!r})"
 
 
-def parse_reply(reply, nonce, expression_key="guard"):
-    """The findings of one guard call, from an execute_reply; None if the guard did not
-    answer (removed or replaced by the kernel's code)."""
+def reply_payload(reply, nonce, expression_key="guard"):
+    """The guard's whole answer from an execute_reply (findings and the kernel's CPU times);
+    None if the guard did not answer (removed or replaced by the kernel's code)."""
     result = reply.get("content", {}).get("user_expressions", {}).get(expression_key)
     if not result or result.get("status") != "ok":
         return None
@@ -49,7 +49,13 @@ def parse_reply(reply, nonce, expression_key="guard"):
         return None
     if not isinstance(payload, dict) or payload.get("nonce") != nonce:
         return None
-    return [str(item) for item in payload.get("found", [])]
+    return payload
+
+
+def parse_reply(reply, nonce, expression_key="guard"):
+    """The findings of one guard call; None if the guard did not answer."""
+    payload = reply_payload(reply, nonce, expression_key)
+    return None if payload is None else [str(item) for item in payload.get("found", [])]
 
 
 # What a student's code may use to change how tests behave, and the plain-language reason.

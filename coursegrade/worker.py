@@ -161,28 +161,45 @@ async def _execute(nb, workdir, spec_nb, limits, trusted):
         flags.append("NOT SANDBOXED: bubblewrap is not available, the student's code ran with the teacher's rights")
     deadline = time.monotonic() + limits.wall_seconds
     client.replies, client.kernel_env = replies, env
+    client.timing = timing = {}
     try:
         stopped = await _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info, reasons, flags)
     finally:
+        begin = time.monotonic()
         if km.has_kernel:
             await km.shutdown_kernel(now=True)
+        timing["shutdown"] = time.monotonic() - begin
     if stopped:
         reasons.append(stopped[0].upper() + stopped[1:] + "; later cells were not run.")
     for index in sorted(client.truncated):
         label = nb.cells[index].metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
         reasons.append(f"{label} printed more than {limits.output_bytes_per_cell // 1024} KB; the rest of its output was cut.")
-    return info, reasons, flags, how
+    return info, reasons, flags, how, timing
+
+
+def _add(timing, key, begin):
+    timing[key] = timing.get(key, 0.0) + time.monotonic() - begin
 
 
 async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info, reasons, flags):
     stopped = None
+    checked = False  # the guard answered after the last cell that ran: nothing ran since
     replies = client.replies
     env = client.kernel_env
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # the kernel's own messages
+    timing, begin = client.timing, time.monotonic()
     async with client.async_setup_kernel(cwd=env["HOME"], env=env, **quiet):
-        install = await _call_guard(client, guard.install_expression(nonce, spec_nb["imports"]), timeout=120)
-        if guard.parse_reply(install, nonce) is None:
+        _add(timing, "kernel_start", begin)
+        begin = time.monotonic()
+        install = guard.reply_payload(
+            await _call_guard(client, guard.install_expression(nonce, spec_nb["imports"]), timeout=120), nonce)
+        _add(timing, "guard_install", begin)
+        if install is None:
             flags.append("the grading guard could not be installed in the kernel")
+        else:
+            timing["kernel_cpu"] = {key: install.get(key) for key in
+                                    ("start_cpu", "import_cpu", "import_cpu_by_module", "snapshot_cpu")}
+            timing["kernel_cpu"]["installed_at"] = install["cpu"]
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
@@ -192,15 +209,21 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
                 stopped = f"the notebook exceeded its total time of {limits.wall_seconds:.0f} s before {label}"
                 break
             test = _is_test(cell)
+            kind = "test_cells" if test else "given_cells" if trusted(cell) else "student_cells"
             entry = info.setdefault(index, {"ran": False, "tampered": [], "unverified": False})
             try:
-                if test:
+                if test and not checked:
+                    begin = time.monotonic()
                     before = guard.parse_reply(await _call_guard(client, guard.check_expression(nonce, "check")), nonce)
+                    _add(timing, "guard_checks", begin)
                     if before is None:
                         entry["unverified"] = True
                     elif before:
                         flags += [f"before {label}: {item} (put back)" for item in before]
+                begin = time.monotonic()
                 await asyncio.wait_for(client.async_execute_cell(cell, index, store_history=True), remaining)
+                _add(timing, kind, begin)
+                checked = False
                 entry["ran"] = True
                 reply = replies.get(index, {})
                 if reply.get("content", {}).get("status") == "error" and not any(o.output_type == "error" for o in cell.outputs):
@@ -213,8 +236,14 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
                 names = _names_defined(cell.source) if (test or trusted(cell)) else []
                 if not (test or names):
                     continue  # student cells: whatever they change is found before the next test
-                after = guard.parse_reply(
+                begin = time.monotonic()
+                answer = guard.reply_payload(
                     await _call_guard(client, guard.check_expression(nonce, "record", names)), nonce)
+                _add(timing, "guard_checks", begin)
+                after = None if answer is None else [str(item) for item in answer.get("found", [])]
+                checked = after is not None
+                if answer is not None:
+                    timing.setdefault("kernel_cpu", {}).update(total=answer["cpu"], checks=answer["check_cpu"])
                 if after is None:
                     if test:
                         entry["unverified"] = True
@@ -288,7 +317,7 @@ def _score(cell, entry):
 def grade_submission(payload):
     """Grade one submission. payload: {"student", "sheet", "files": {path: bytes},
     "spec": sheet spec (spec.py), "limits": dict}. Never raises for a bad submission."""
-    started = time.monotonic()
+    started, grader_cpu = time.monotonic(), time.process_time()
     student, spec = payload["student"], payload["spec"]
     limits = sandbox.Limits(**payload.get("limits", {}))
     files = payload["files"]
@@ -299,6 +328,7 @@ def grade_submission(payload):
     try:
         for nb_name, spec_nb in spec["notebooks"].items():
             reasons = []
+            prepared = time.monotonic()
             data = files.get(f"{nb_name}.ipynb")
             if data is None:
                 others = [n for n in files if n.endswith(".ipynb") and "/" not in n
@@ -323,9 +353,10 @@ def grade_submission(payload):
             trusted = lambda cell, ids=release_ids: cell.get("id") in ids  # noqa: E731
             started_nb = time.monotonic()
             try:
-                info, run_reasons, run_flags, how = asyncio.run(_execute(nb, workdir, spec_nb, limits, trusted))
+                info, run_reasons, run_flags, how, timing = asyncio.run(_execute(nb, workdir, spec_nb, limits, trusted))
             except Exception as error:
-                info, run_reasons, run_flags, how = {}, [f"the kernel could not be started: {type(error).__name__}: {error}"], [], "none"
+                info, run_reasons, run_flags, how, timing = (
+                    {}, [f"the kernel could not be started: {type(error).__name__}: {error}"], [], "none", {})
                 result["status"] = "failed"
             reasons += run_reasons
             flags += run_flags
@@ -343,8 +374,10 @@ def grade_submission(payload):
                 result["status"] = "crashed" if result["status"] == "graded" else result["status"]
             nb.metadata["coursegrade"] = {"reasons": reasons, "flags": flags, "sandbox": how,
                                           "input_hash": result["input_hash"], "version": __version__}
+            timing["preflight"] = started_nb - prepared
             result["notebooks"][nb_name] = {"notebook": nbformat.writes(nb), "cells": cells, "reasons": reasons,
-                                            "flags": flags, "seconds": time.monotonic() - started_nb, "sandbox": how}
+                                            "flags": flags, "seconds": time.monotonic() - started_nb, "sandbox": how,
+                                            "timing": timing}
             result["reasons"] += reasons
             result["flags"] += flags
     except Exception:
@@ -353,4 +386,5 @@ def grade_submission(payload):
     finally:
         shutil.rmtree(workroot, ignore_errors=True)
     result["seconds"] = time.monotonic() - started
+    result["grader_cpu"] = time.process_time() - grader_cpu
     return result
