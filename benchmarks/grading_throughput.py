@@ -31,6 +31,7 @@ from nbtools import BIN, notebook, run_nbgrader  # noqa: E402
 
 
 def batch(folder, n):
+    folder.mkdir(parents=True)
     course = make_course(folder)
     release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
     source = nbformat.read(notebook(SHEET), as_version=4)
