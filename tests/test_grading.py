@@ -133,3 +133,15 @@ def test_honest_grades_equal_plain_nbgrader_autograde(batch, tmp_path):
                       if g.cell.cell_type == "code"}
             ours = {gid: c["score"] for gid, c in outcome["results"][student]["notebooks"][SHEET]["cells"].items()}
             assert ours == pytest.approx(theirs), student
+
+
+def test_class_summary_counts_every_submission_and_lists_every_test(batch):
+    course, submissions, outcome, _, _ = batch
+    folder = course / "autograde" / "summary"
+    assert (folder / f"{SHEET}.png").stat().st_size > 10_000, "the summary figure is missing or empty"
+    page = (folder / f"{SHEET}.html").read_text()
+    assert f"{len(submissions)} submissions:" in page
+    for gid in outcome["results"]["complete"]["notebooks"][SHEET]["cells"]:
+        assert f"<td>{gid}</td>" in page, f"{gid} has no pass rate"
+    for student in ("crash", "loop", "hostile_numpy"):
+        assert f"<td>{student}</td>" in page, f"{student} is not listed with its reason or flags"
