@@ -33,6 +33,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from coursegrade import __version__, guard, preflight, sandbox
+from coursegrade.feedback import marked
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 IPYTHON_FRAME = re.compile(r"(?:Cell In\s*\[(\d+)\]|Input In\s*\[(\d+)\]).*?line (\d+)")
@@ -265,25 +266,13 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
     return stopped
 
 
-def _visible_lines(source):
-    lines, hidden = [], False
-    for number, line in enumerate(source.splitlines(), 1):
-        if "BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            lines.append(number)
-    return set(lines)
-
-
 def _failure(cell):
     """(message, hidden) for a failed test cell: the exception line and whether it was raised
     inside the hidden part of the test."""
     error = next((o for o in cell.outputs if o.output_type == "error"), None)
     if error is None:
         return "", False
-    visible = _visible_lines(cell.source)
+    visible = {number for number, _, hidden in marked(cell.source) if not hidden}
     hidden = False
     for chunk in error.get("traceback", []):
         match = IPYTHON_FRAME.search(ANSI.sub("", chunk))
