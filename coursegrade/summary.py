@@ -42,7 +42,7 @@ def _figure(path, sheet, totals, maximum, tests, rates):
     hist.set_ylim(0, 1.25 * max(1, max(counts, default=1)))  # room for the legend above the bars
     if totals:
         mean = sum(totals) / len(totals)
-        hist.axvline(mean, color="black", linestyle="--", linewidth=1, label=f"mean {mean:.2f}")
+        hist.axvline(mean, ymax=1 / 1.2, color="black", linestyle="--", linewidth=1, label=f"mean {mean:.2f}")
         hist.legend(loc="upper center", ncols=2, framealpha=1)
     hist.set(xlabel=f"autograded points (of {maximum:g})", ylabel="submissions", xlim=(edges[0], edges[-1]),
              title=f"{len(totals)} submissions")
