@@ -16,8 +16,14 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = os.path.join("autograde", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("autograde", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("autograde", "feedback")
-os.makedirs(os.path.join(here, "autograde"), exist_ok=True)  # the gradebook's folder
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "autograde", "gradebook.db")
+
+# The exchange: the folder through which `nbgrader release_assignment`, `fetch_assignment`,
+# `submit`, `collect`, `release_feedback` and `fetch_feedback` pass notebooks. This one is
+# course-local (enough for one machine; the Formgrader needs one to exist). On a JupyterHub
+# point it to a folder that every student can write, e.g. /srv/nbgrader/exchange.
+c.Exchange.root = os.path.join(here, "autograde", "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)  # also creates autograde/, the gradebook's folder
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

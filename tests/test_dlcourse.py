@@ -9,9 +9,18 @@ from dlcourse.friendly import explain
 
 def test_budget_is_small_while_grading(monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("DLCOURSE_BUDGET", raising=False)
     assert not dlcourse.grading() and dlcourse.budget(full=100, quick=3) == 100
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert dlcourse.grading() and dlcourse.budget(full=100, quick=3) == 3
+
+
+def test_quick_budget_on_request_without_grading(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("DLCOURSE_BUDGET", "quick")
+    assert not dlcourse.grading() and dlcourse.budget(full=100, quick=3) == 3
+    monkeypatch.setenv("DLCOURSE_BUDGET", "full")
+    assert dlcourse.budget(full=100, quick=3) == 100
 
 
 def test_progress_bar_is_silent_while_grading(monkeypatch):
