@@ -66,7 +66,8 @@ def secret_lines(nb, source_nb=None):
             secrets.update(line.strip() for line in solution_lines(cell.source))
             _, hidden = split_hidden(cell.source)
             secrets.update(line.strip() for line in hidden)
-    return {s for s in secrets if len(s) >= MIN_SECRET and s not in visible}
+    shown = "\n".join(visible)  # a hidden line that is part of a visible one (e.g. without its comment) is no secret
+    return {s for s in secrets if len(s) >= MIN_SECRET and s not in shown}
 
 
 def scrub(text, secrets):

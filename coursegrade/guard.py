@@ -32,8 +32,10 @@ def install_expression(nonce, modules):
     return f"(lambda ns: (exec({(_SOURCE + call)!r}, ns), ns['_result'])[1])({{'__name__': 'coursegrade_guard'}})"
 
 
-def check_expression(nonce, phase, names=()):
-    return f"__coursegrade_{nonce}({phase!r}, {list(names)!r})"
+def check_expression(nonce, phase, names=(), touched=()):
+    """names: what the cell just run defines (recorded); touched: every name it binds or deletes
+    itself (a test may redefine or delete the sheet's names: not a change to flag)."""
+    return f"__coursegrade_{nonce}({phase!r}, {list(names)!r}, {sorted(set(touched))!r})"
 
 
 def reply_payload(reply, nonce, expression_key="guard"):

@@ -87,7 +87,7 @@ def install(nonce, modules, watched_roots, watched_modules_exact):
         module = getattr(getattr(callback, "__func__", callback), "__module__", "") or ""
         return module.split(".")[0] in ("matplotlib_inline", "matplotlib", "IPython", "ipykernel", "ipywidgets")
 
-    def check():
+    def check(touched=()):
         found = []
         for key, (owner, original) in lists_before.items():
             if getattr(owner, key) is not list_objects[key]:
@@ -152,7 +152,7 @@ def install(nonce, modules, watched_roots, watched_modules_exact):
                     value.__code__ = codes_before[(name, key)]
         ns = ip.user_ns
         for name, original in bindings.items():
-            if ns.get(name, None) is not original:
+            if name not in touched and ns.get(name, None) is not original:
                 found.append(f"the name {name!r}, defined by the sheet, was redefined or deleted")
                 ns[name] = original
         if os.environ.get("NBGRADER_EXECUTION") != env_before:
@@ -173,13 +173,15 @@ def install(nonce, modules, watched_roots, watched_modules_exact):
 
     checking = [0.0]  # CPU seconds spent in the checks, reported with every answer
 
-    def guard(phase, names=()):
+    def guard(phase, names=(), touched=()):
         begin = time.process_time()
-        found = check()
+        found = check(set(touched) if phase == "record" else ())
         if phase == "record":
-            for name in names:
-                if name in ip.user_ns:
+            for name in [*touched, *names]:
+                if name in ip.user_ns and (name in names or name in bindings):
                     bindings[name] = ip.user_ns[name]
+                elif name in bindings:
+                    del bindings[name]  # the cell deleted it on purpose
         checking[0] += time.process_time() - begin
         return json.dumps({"nonce": nonce, "found": found, "cpu": time.process_time(), "check_cpu": checking[0]})
 

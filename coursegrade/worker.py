@@ -103,6 +103,30 @@ def _is_test(cell):
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
 
+def _names_touched(source):
+    """Every module-level name a cell binds or deletes (assignments, loops, del, def, import,
+    global declarations), not looking into function bodies otherwise."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names, todo = [], list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+            names += [n for inner in ast.walk(node) if isinstance(inner, ast.Global) for n in inner.names]
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.append(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+        todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
 def _names_defined(source):
     """Top-level functions, classes and imported names of a cell (what the sheet defines)."""
     try:
@@ -238,8 +262,9 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
                 if not (test or names):
                     continue  # student cells: whatever they change is found before the next test
                 begin = time.monotonic()
+                touched = _names_touched(cell.source)
                 answer = guard.reply_payload(
-                    await _call_guard(client, guard.check_expression(nonce, "record", names)), nonce)
+                    await _call_guard(client, guard.check_expression(nonce, "record", names, touched)), nonce)
                 _add(timing, "guard_checks", begin)
                 after = None if answer is None else [str(item) for item in answer.get("found", [])]
                 checked = after is not None
