@@ -122,7 +122,7 @@ def time_sheet():
     finally:
         os.chdir(cwd)
     for name, seconds in parts.items():
-        print(f"    {name}: {seconds:.0f} s")
+        print(f"    {name}: {seconds:.1f} s")
     print(f"the whole sheet in full mode: {sum(parts.values()):.0f} s")
 
 
