@@ -2,7 +2,8 @@
 #   make lab    set up everything (first time only) and open the sheets in JupyterLab
 #   make test   set up everything (first time only) and run the whole test suite
 #
-# Teacher's shortcuts (see README): make release, make validate, make benchmark.
+# Teacher's shortcuts (see README): make release, make validate, make benchmark,
+#   make grade SHEET=<sheet>   grade everything collected for a sheet (sandboxed, in parallel).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 # nbgrader calls helper programs (alembic) by name, so the environment's bin/ goes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test release validate benchmark clean
+.PHONY: lab test release validate benchmark grade clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,12 @@ validate: $(VENV)/.installed
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/validate_time.py
+
+# Grade every submission in autograde/submitted/ for one sheet: sandboxed, in parallel, resumable.
+# Extra options (e.g. a Dask cluster): make grade SHEET=... GRADE_OPTIONS="--scheduler tcp://host:8786"
+grade: $(VENV)/.installed
+	@test -n "$(SHEET)" || { echo "usage: make grade SHEET=<sheet>, e.g. SHEET=01_sigmoid_softmax_gradient_descent"; exit 2; }
+	$(BIN)/coursegrade $(SHEET) $(GRADE_OPTIONS)
 
 clean:
 	rm -rf $(VENV)

@@ -39,3 +39,11 @@ c.Execute.interrupt_on_timeout = True
 # "s1234567_01_sigmoid_softmax_gradient_descent.ipynb"; adapt the pattern to your platform.
 c.ZipCollectApp.downloaded_directory = os.path.join("autograde", "downloaded")
 c.FileNameCollectorPlugin.named_regexp = r".*[/\\](?P<student_id>[^/\\_]+)_(?P<file_id>\d\d_[^/\\]+\.ipynb)$"
+
+# Feedback never shows hidden tests or reference code (coursegrade.feedback; also for a plain
+# `nbgrader generate_feedback`). Grade a class with `make grade SHEET=<sheet>` (see README).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "coursegrade.feedback.HideHiddenTests",
+]

@@ -570,4 +570,4 @@ def test_slider_view_says_how_to_recover_a_lost_widget():
     nb = nbformat.read(notebook(SHEET), as_version=4)
     index = [i for i, c in enumerate(nb.cells) if "dlcourse.Explorer(" in c.source]
     assert len(index) == 1
-    assert "If you see *Error displaying widget* after reopening the notebook, run this cell again." in nb.cells[index[0] - 1].source
+    assert "If you see *Error displaying widget* after reopening the notebook, choose *Run → Run All Cells*: the view needs the cells above it." in nb.cells[index[0] - 1].source

@@ -1,13 +1,23 @@
 """Sheet 03: every formula and number stated in the notebook, checked by code; the reference
 implementations against autograd; the XOR defaults; the slider view, tested headless."""
 
+import matplotlib
+import nbformat
 import numpy as np
 import pytest
 import sympy as sp
 import torch
-from nbtools import notebook
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from nbtools import nbgrader_meta, notebook
 
 SHEET = "03_computation_graphs"
+
+
+def answer(grade_id):
+    """The reference answer of a written task, with its line breaks turned into spaces."""
+    nb = nbformat.read(notebook(SHEET), as_version=4)
+    source = next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+    return " ".join(source.split())
 
 
 x = sp.Symbol("x", real=True)
@@ -169,13 +179,46 @@ def test_graph_edges_follow_the_equations(solution):
     assert parents["a[1]"] == {"x[0]", "x[1]", "W_i[0,1]", "W_i[1,1]", "b_a"}
     assert parents["z"] == {"h[0]", "h[1]", "W_o[0]", "W_o[1]", "b_o"}
     assert parents["L"] == {"y_hat", "y"} and parents["y_hat"] == {"z"}
-    fig = solution["draw_graph"](list(edges))
-    labels = {t.get_text() for t in fig.axes[0].texts}
-    assert set(solution["GRAPH_NODES"]) <= labels  # every node, every leaf named in the figure
-    assert {"x[0]", "x[1]", "W_i[0,0]", "W_i[0,1]", "W_i[1,0]", "W_i[1,1]", "b_a", "W_o[0]", "W_o[1]", "b_o", "y"} <= labels
+    assert set(solution["GRAPH_LEAVES"]) == set(solution["GRAPH_POSITIONS"]) - set(parents)
     forward_keys = set(solution["xor_forward"](solution["random_params"](np.random.default_rng(1)), [0.0, 1.0]))
-    computed = {name.split("[")[0] for name, (_, formula) in solution["GRAPH_NODES"].items() if formula}
+    computed = {name.split("[")[0] for name in parents}
     assert computed - {"L"} == forward_keys  # node names match the keys of xor_forward
+
+
+def test_released_drawing_gives_no_arrows_away(solution):
+    """B.1: the given cell places the nodes but says nothing about what feeds what: no formulas,
+    and drawing without any edges shows only the node names."""
+    positions = solution["GRAPH_POSITIONS"]
+    assert all(len(xy) == 2 and all(isinstance(v, float) for v in xy) for xy in positions.values())
+    fig = solution["draw_graph"]([])
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert texts == set(positions)
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    given = "\n".join(c.source for c in release.cells if c.cell_type == "code" and not nbgrader_meta(c))
+    for formula in ("sigmoid(a[0])", "x[0] +", "h[0] +", "(y_hat - y)^2"):
+        assert formula not in given
+
+
+def test_graph_arrows_miss_the_other_nodes(solution):
+    """Issue 11: arrows crossed node labels. Every arrow of the correct graph, as drawn, stays
+    clear of every box but its own two ends."""
+    edges = solution["xor_graph_edges"]()
+    fig = solution["draw_graph"](edges)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    boxes = {t.get_text(): t.get_bbox_patch().get_window_extent().padded(2) for t in ax.texts
+             if t.get_bbox_patch() is not None}
+    arrows = [child for child in ax.get_children() if isinstance(child, matplotlib.text.Annotation)]
+    assert len(arrows) == len(edges)
+    for arrow, (parent, child) in zip(arrows, edges):
+        vertices = arrow.arrow_patch.get_path().interpolated(50).vertices  # display coordinates
+        for name, box in boxes.items():
+            if name not in (parent, child):
+                assert not any(box.contains(*v) for v in vertices), f"the arrow {parent} -> {child} crosses {name}"
+        # the head is not hidden under the child's box: its tip lies at the box's edge
+        centre = np.array([boxes[child].x0 + boxes[child].x1, boxes[child].y0 + boxes[child].y1]) / 2
+        tip = vertices[np.argmin(np.linalg.norm(vertices - centre, axis=1))]
+        assert boxes[child].padded(6).contains(*tip) and not boxes[child].padded(-4).contains(*tip), (parent, child)
 
 
 def test_autograd_walk_of_the_hand_graph(solution):
@@ -189,37 +232,114 @@ def test_autograd_walk_of_the_hand_graph(solution):
     assert depth["W_i"] > depth["b_a"] > depth["W_o"] > depth["b_o"]  # W_i is farthest from L
 
 
-def test_shared_bias_network_of_the_reference_answer(solution):
-    params = {"W_i": np.array([[20.0, 7.0], [20.0, 7.0]]), "b_a": -10.0,
-              "W_o": np.array([20.0, -20.0]), "b_o": -10.0}
-    forward = [solution["xor_forward"](params, p) for p in solution["XOR_X"]]
-    y_hat = np.array([f["y_hat"] for f in forward])
-    assert np.all(np.round(y_hat) == solution["XOR_Y"]) and np.all(np.abs(y_hat - solution["XOR_Y"]) < 0.01)
-    h1 = [f["h"][1] for f in forward]
+def test_shared_bias_networks_of_the_reference_answer(solution):
+    """Both constructions of the answer solve XOR, the one with b_a = 0 too (issue 8: the old
+    answer claimed that b_a = 0 admits no solution)."""
+    forward = solution["xor_forward"]
+    with_bias = {"W_i": np.array([[20.0, 7.0], [20.0, 7.0]]), "b_a": -10.0, "W_o": np.array([20.0, -20.0]), "b_o": -10.0}
+    outputs = [forward(with_bias, p) for p in solution["XOR_X"]]
+    y_hat = np.array([o["y_hat"] for o in outputs])
+    assert np.all(np.abs(y_hat - solution["XOR_Y"]) < 0.01)
+    h1 = [o["h"][1] for o in outputs]
     assert abs(h1[1] - 0.05) < 0.005 and abs(h1[3] - 0.98) < 0.005
     assert np.isclose(10 / 7, 1.43, atol=0.005)
+    no_bias = {"W_i": np.array([[10.0, 1.0], [10.0, 1.0]]), "b_a": 0.0, "W_o": np.array([100.0, -100.0]), "b_o": -20.0}
+    outputs = [forward(no_bias, p) for p in solution["XOR_X"]]
+    y_hat = np.array([o["y_hat"] for o in outputs])
+    assert np.all(np.round(y_hat) == solution["XOR_Y"])
+    assert np.allclose(y_hat, [0, 0.999, 0.999, 0.0003], atol=5e-4)
+    assert np.allclose([o["z"] for o in outputs], [-20, 6.9, 6.9, -8.1], atol=0.05)
+    difference = np.array([o["h"][0] - o["h"][1] for o in outputs])
+    assert np.allclose(difference, [0, 0.27, 0.27, 0.12], atol=0.005)
+    assert np.allclose([o["h"] for o in outputs][0], 0.5)  # both units give 1/2 at (0, 0)
+    assert abs(forward(no_bias, [1.0, 0.0])["h"][1] - 0.73) < 0.005 and abs(outputs[3]["h"][1] - 0.88) < 0.005
+    text = answer("b3_shared_bias")
+    assert "even with $b_a = 0$" in text and "\\ne 0" not in text
+    assert "$(10, 10)$ and $(1, 1)$" in text and "$\\mathbf w_o = (100, -100)$, $b_o = -20$" in text
 
 
-def test_defaults_learn_xor_for_every_seed_with_four_or_more_units(solution):
-    train_xor, solves = solution["train_xor"], solution["solves_xor"]
+WIDTHS, LRS = (2, 3, 4, 8), (1.0, 3.0, 10.0)
+
+
+@pytest.fixture(scope="module")
+def sweep(solution):
+    """The full sweep of the notebook (20 seeds, 1000 epochs): every run, by (width, lr, seed)."""
+    train_xor = solution["train_xor"]
+
+    class Runs(dict):  # trains a run the first time a test asks for it
+        def __missing__(self, key):
+            hidden, lr, seed = key
+            self[key] = train_xor(hidden, lr, 1000, seed)
+            return self[key]
+
+    return Runs()
+
+
+def test_defaults_learn_xor_for_every_seed_with_four_or_more_units(solution, sweep):
+    import inspect
+
+    defaults = inspect.signature(solution["train_xor"]).parameters
+    assert defaults["lr"].default == 3.0 and defaults["epochs"].default == 1000
     for hidden in (4, 8):
         for seed in range(20):
-            model, history = train_xor(hidden, seed=seed)
-            assert len(history) == 1000 and solves(model), (hidden, seed)
+            model, history = sweep[hidden, 3.0, seed]
+            assert len(history) == 1000 and solution["solves_xor"](model), (hidden, seed)
 
 
-def test_two_unit_numbers_quoted(solution):
-    train_xor, solves = solution["train_xor"], solution["solves_xor"]
-    counts, final_losses = {}, {}
-    for lr in (1.0, 3.0, 10.0):
-        runs = [train_xor(2, lr, 1000, seed) for seed in range(20)]
-        counts[lr] = sum(solves(model) for model, _ in runs)
-        final_losses[lr] = [h[-1] for model, h in runs if not solves(model)]
-    assert counts == {1.0: 8, 3.0: 15, 10.0: 16}
-    assert all(abs(loss - 0.25) < 0.01 for loss in final_losses[3.0])
-    assert any(abs(loss - 1 / 3) < 0.01 for loss in final_losses[10.0])
-    assert any(abs(loss - 0.5) < 0.01 for loss in final_losses[1.0])
-    assert sum(solves(train_xor(3, 3.0, 1000, seed)[0]) for seed in range(20)) == 20
+def test_success_table_quoted(solution, sweep):
+    solves = solution["solves_xor"]
+    counts = {(w, lr): sum(solves(sweep[w, lr, seed][0]) for seed in range(20)) for w in WIDTHS for lr in LRS}
+    text = answer("b3_two_units")
+    assert "(at learning rate 1, 19 and 20 of 20 seeds)" in text and "(18, 20, 19 of 20)" in text
+    assert "only 8, 15 and 16 of 20 for learning rates 1, 3 and 10" in text
+    assert counts == {(2, 1.0): 8, (2, 3.0): 15, (2, 10.0): 16, (3, 1.0): 18, (3, 3.0): 20, (3, 10.0): 19,
+                      (4, 1.0): 19, (4, 3.0): 20, (4, 10.0): 20, (8, 1.0): 20, (8, 3.0): 20, (8, 10.0): 20}
+
+
+def test_failed_two_unit_runs_as_described(solution, sweep):
+    """The reference answer on the failed runs with two hidden units, checked run by run (issue 8:
+    "both hidden units saturated at 1" did not hold for every seed)."""
+    solves, X = solution["solves_xor"], solution["X_T"]
+    failed = {lr: [seed for seed in range(20) if not solves(sweep[2, lr, seed][0])] for lr in LRS}
+    assert len(failed[3.0]) == 5
+    saturation = []
+    for seed in failed[3.0]:
+        model, losses = sweep[2, 3.0, seed]
+        assert abs(losses[-1] - 0.25) < 0.01
+        with torch.no_grad():
+            y_hat = model(X).numpy()
+            hidden = torch.sigmoid(model.hidden_layer(X)).numpy()
+        unsure = np.flatnonzero(np.abs(y_hat - 0.5) < 0.02)
+        assert len(unsure) == 2  # two points get y_hat about 0.5 ...
+        assert np.all(np.abs(np.delete(y_hat, unsure) - np.delete(solution["XOR_Y"], unsure)) < 0.1)
+        pair = hidden[unsure]  # ... and the hidden layer gives both the same values
+        assert np.abs(pair[0] - pair[1]).max() < 0.01
+        if np.all(pair > 0.99):
+            saturation.append(("at 1", tuple(unsure)))
+        elif np.all(pair < 0.01):
+            saturation.append(("at 0", tuple(unsure)))
+    assert sorted(saturation) == [("at 0", (0, 1))] + [("at 1", (2, 3))] * 4  # (0,0),(0,1) and (1,0),(1,1)
+    text = answer("b3_two_units")
+    assert "At learning rate 3 all five end with a loss of about $0.25$" in text
+    assert "In four of the five runs both units are saturated near 1 on $(1,0)$ and $(1,1)$, in the fifth both are near 0 on $(0,0)$ and $(0,1)$" in text
+    assert "saturated at 1 for these two inputs" not in text  # the old, wrong claim
+    losses_10 = [sweep[2, 10.0, seed][1][-1] for seed in failed[10.0]]
+    assert any(abs(loss - 1 / 3) < 0.01 for loss in losses_10)
+    for seed in failed[10.0]:
+        model, losses = sweep[2, 10.0, seed]
+        if abs(losses[-1] - 1 / 3) < 0.01:
+            with torch.no_grad():
+                assert np.sum(np.abs(model(X).numpy() - 2 / 3) < 0.01) == 3
+    flat = [seed for seed in failed[1.0] if abs(sweep[2, 1.0, seed][1][-1] - 0.5) < 0.01]
+    assert flat
+    for seed in flat:
+        with torch.no_grad():
+            assert np.all(np.abs(sweep[2, 1.0, seed][0](X).numpy() - 0.5) < 0.02)
+
+
+def test_failed_run_listing_of_the_notebook(solution, sweep):
+    line = solution["describe_run"](*sweep[2, 3.0, 19])
+    assert line.startswith("loss 0.25") and "| y_hat " in line and line.count("(") == 4
 
 
 def test_xor_net_matches_the_hand_graph_when_biases_are_shared(solution):
@@ -274,69 +394,166 @@ def test_newton_steps_against_sympy(solution):
                            p - V @ ((V.T @ g) / np.abs(lam)))
 
 
-def test_saddle_trajectories_quoted():
-    # the trajectories of the reference answer, recomputed with numpy from the sympy formulas
-    def grad(p):
-        return np.array([2 * p[0], p[1] ** 3 - 2 * p[1]])
+def test_saddle_trajectories_quoted(solution):
+    """Every number of the reference answer on the three paths, from the notebook's own code
+    (issue 8: a step of the gradient-descent description was wrong, and the overshoot of
+    saddle-free Newton was not mentioned)."""
+    run, f, tensor = solution["trajectory"], solution["saddle_function"], solution["as_tensor"]
 
-    def hess(p):
-        return np.diag([2.0, 3 * p[1] ** 2 - 2])
+    def values(path):
+        return np.array([f(tensor(p)).item() for p in path])
 
-    def f(p):
-        return p[0] ** 2 + p[1] ** 4 / 4 - p[1] ** 2
-
-    def run(step, steps=30):
-        points = [np.array([0.8, 0.05])]
-        for _ in range(steps):
-            move = step(points[-1])
-            if np.linalg.norm(move) > 1.0:
-                move = move / np.linalg.norm(move)
-            points.append(points[-1] + move)
-        return np.array(points)
-
-    newton = run(lambda p: -np.linalg.solve(hess(p), grad(p)))
-    assert abs(newton[1, 1] + 0.0001) < 0.00005 and np.allclose(newton[-1], 0, atol=1e-12)
-    sfn = run(lambda p: -grad(p) / np.abs(np.diag(hess(p))))
-    assert np.allclose(sfn[:5, 1], [0.05, 0.10, 0.20, 0.41, 0.92], atol=0.01)
-    assert np.linalg.norm(-grad(sfn[4]) / np.abs(np.diag(hess(sfn[4])))) > 1  # the capped step
-    assert np.allclose(sfn[10], [0, np.sqrt(2)], atol=1e-6)
-    gd = run(lambda p: -0.1 * grad(p))
-    values = np.array([f(p) for p in gd])
-    assert np.all(np.abs(values[4:12]) < 0.13) and np.argmax(values < -0.5) == 16
-    assert abs(values[26] + 1) < 1e-3 and abs(values[25] + 1) > 5e-4
-    assert np.allclose(gd[1:8, 1] / gd[:7, 1], 1.2, atol=0.01)
-
-
-def test_saddle_trajectories_in_the_notebook(solution):
-    # full-length trajectories with the notebook's own code
-    run = solution["trajectory"]
     newton = run(solution["newton_step"], steps=30)
+    assert np.isclose(newton[1, 0], 0) and round(newton[1, 1], 4) == -0.0001
+    assert np.allclose(newton[1:], 0, atol=1e-3) and np.allclose(newton[-1], 0, atol=1e-9)
+    assert np.allclose(values(newton)[1:], 0, atol=1e-6)
+
     sfn = run(solution["saddle_free_newton_step"], steps=30)
-    gd = run(solution["gradient_step"], steps=30)
-    assert np.allclose(newton[-1], 0, atol=1e-9)
+    f_sfn = values(sfn)
+    assert np.allclose(sfn[1:, 0], 0)
+    assert np.allclose(sfn[:5, 1], [0.05, 0.10, 0.20, 0.41, 0.92], atol=0.005)
+    assert abs(sfn[4, 1] - np.sqrt(2 / 3)) < 0.1  # the fifth step starts near |y| = 0.82 ...
+    free = solution["saddle_free_newton_step"](f, sfn[4]) - sfn[4]
+    assert np.linalg.norm(free) > 1 and np.isclose(np.linalg.norm(sfn[5] - sfn[4]), 1)  # ... and is cut to length 1
+    assert abs(sfn[5, 1] - 1.92) < 0.005 and sfn[5, 1] > np.sqrt(2)  # it overshoots the minimum
+    rises = [k for k in range(1, 31) if f_sfn[k] > f_sfn[k - 1] + 1e-6]
+    assert rises == [5] and round(f_sfn[4], 2) == -0.66 and round(f_sfn[5], 2) == -0.30
+    assert np.allclose(sfn[6:8, 1], [1.56, 1.43], atol=0.005)
+    settled = np.flatnonzero(np.round(f_sfn, 4) == -1.0)
+    assert settled[0] == 8 and np.all(np.round(f_sfn[8:], 4) == -1.0)
     assert np.allclose(sfn[-1], [0, np.sqrt(2)], atol=1e-9)
+
+    gd = run(solution["gradient_step"], steps=30)
+    f_gd = values(gd)
+    near_zero = np.flatnonzero(np.abs(f_gd) < 0.1)
+    assert list(near_zero) == list(range(4, 11))  # between 0.1 and -0.1 from step 4 to step 10
+    assert np.argmax(f_gd < -0.5) == 16
+    assert np.flatnonzero(np.abs(f_gd + 1) < 1e-3)[0] == 26 and np.all(np.abs(f_gd[26:] + 1) < 1e-3)
+    assert np.all(np.diff(f_gd) < 0)  # it never goes up
+    assert np.allclose(gd[1:8, 1] / gd[:7, 1], 1.2, atol=0.01)
     assert np.allclose(gd[-1], [0, np.sqrt(2)], atol=0.01)
+    text = answer("c4_trajectories")
+    for quoted in ("to about $-0.0001$", "($0.05, 0.10, 0.20, 0.41, 0.92$)", "to $y \\approx 1.92$",
+                   "*rises* for this one step, from $-0.66$ to $-0.30$", "$y = 1.56, 1.43, \\dots$",
+                   "$f = -1.0000$ (to four digits) from step 8 on", "a factor of about $1.2$ per step",
+                   "(between $0.1$ and $-0.1$ from step 4 to step 10)", "below $-0.5$ only at step 16",
+                   "within $0.001$ of $-1$ from step 26 on", "It never goes up."):
+        assert quoted in text, quoted
+
+
+def test_saddle_printout_says_what_happens(solution):
+    """The printed summary: no "from step None" (issue 11), and the rise of saddle-free Newton."""
+    summary, run = solution["path_summary"], solution["trajectory"]
+    newton = summary(run(solution["newton_step"], steps=30))
+    assert "None" not in newton and "f never below -0.5 in 30 steps" in newton and "f never rises" in newton
+    sfn = summary(run(solution["saddle_free_newton_step"], steps=30))
+    assert "f first below -0.5 at step 4" in sfn and "f rises at step 4->5" in sfn
+    gd = summary(run(solution["gradient_step"], steps=30))
+    assert "f first below -0.5 at step 16" in gd and "f never rises" in gd
+
+
+def test_saddle_figure_labels_do_not_collide():
+    """Issue 11: the colorbar label ran into the label of the next axes."""
+    import matplotlib.pyplot as plt
+    from nbtools import notebook_namespace
+
+    figures = []
+    show = plt.show
+    plt.show = lambda: figures.extend(plt.figure(n) for n in plt.get_fignums())
+    try:
+        ns = notebook_namespace(notebook(SHEET), grading=True)
+    finally:
+        plt.show = show
+    saddle = [fig for fig in figures if any("steps from (0.8, 0.05)" in ax.get_title() for ax in fig.axes)]
+    assert len(saddle) == 1
+    fig = saddle[0]
+    canvas = FigureCanvasAgg(fig)  # the notebook closed the figure after showing it
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = []
+    for ax in fig.axes:
+        low_x, high_x = sorted(ax.get_xlim())
+        low_y, high_y = sorted(ax.get_ylim())
+        shown = [t for t in ax.get_xticklabels() if low_x <= t.get_position()[0] <= high_x]
+        shown += [t for t in ax.get_yticklabels() if low_y <= t.get_position()[1] <= high_y]
+        for label in (ax.xaxis.label, ax.yaxis.label, *shown):
+            if label.get_text() and label.get_visible():
+                texts.append((label.get_text(), label.get_window_extent(renderer)))
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1:]:
+            assert not box_a.overlaps(box_b), f"{a!r} overlaps {b!r}"
+    left, right = fig.axes[0], fig.axes[1]
+    for ax in (left, right):  # no legend over the paths or curves of its axes
+        legend = ax.get_legend().get_window_extent(renderer)
+        for line in ax.get_lines():
+            if line.get_label().startswith("_"):
+                continue
+            points = ax.transData.transform(np.column_stack(line.get_data()))
+            assert not any(legend.contains(*p) for p in points), f"the legend covers {line.get_label()}"
+    assert ns["SADDLE_STEPS"] == 5
 
 
 # ----------------------------------------------------------------------------- the slider view
 
 
-def test_slider_view_redraws_with_new_settings(solution):
+def test_slider_view_shows_the_runs_of_the_sweep_without_training(solution):
+    """Issue 11: the view trained a network on every change (1-1.7 s). Now it shows the runs the
+    sweep trained: a change only draws. One change is timed and printed (not asserted)."""
+    import io
+    import time
+
     view = solution["explorer"]
     assert view.figure is not None and view.message is None
-    view.controls["hidden"].value = 4
-    view.controls["epochs"].value = 300
-    assert view.settings["hidden"] == 4 and view.settings["epochs"] == 300
+    assert set(view.controls) == {"hidden", "lr", "seed"}
+    assert [v for _, v in view.controls["hidden"].options] == list(solution["WIDTHS"])
+    assert view.controls["seed"].max == len(solution["SEEDS"]) - 1
+    trained = dict(solution["RUNS"])
+    train_xor = solution["train_xor"]
+    solution["train_xor"] = lambda *args, **kwargs: pytest.fail("the view trained a network")
+    try:
+        start = time.perf_counter()
+        view.controls["hidden"].value = 4
+        view.figure.savefig(io.BytesIO(), format="png")  # what JupyterLab shows: the rendered image
+        seconds = time.perf_counter() - start
+        view.controls["lr"].value = 10.0
+        view.controls["seed"].value = 1
+    finally:
+        solution["train_xor"] = train_xor
+    print(f"\nslider view of sheet 03: one change (draw + render to PNG) takes {seconds:.3f} s")
+    assert view.message is None and solution["RUNS"] == trained
+    assert view.settings == {"hidden": 4, "lr": 10.0, "seed": 1}
+    caption = view.figure.texts[-1].get_text()
+    assert "hidden units 4" in caption and "learning rate 10" in caption and "seed 1" in caption
+    model, losses = trained[4, 10.0, 1]
     left, right = view.figure.axes[0], view.figure.axes[1]
-    assert len(left.get_lines()[0].get_xdata()) == 300  # one loss per epoch
-    assert "hidden 4" in view.figure.texts[-1].get_text() and "epochs 300" in view.figure.texts[-1].get_text()
-    view.controls["lr"].value = 10.0
-    assert view.settings["lr"] == pytest.approx(10.0)
-    assert "learning rate 1.0e+01" in view.figure.texts[-1].get_text()
-    view.controls["seed"].value = 3
-    assert "seed 3" in view.figure.texts[-1].get_text()
-    assert view.figure.axes[1] is not right  # a new figure was drawn
-    assert view.figure.axes[0].get_title() in ("solved", "not solved")
+    assert np.allclose(left.get_lines()[0].get_ydata(), losses)
+    assert left.get_title() == ("solved" if solution["solves_xor"](model) else "not solved")
+    assert right.get_legend() is None  # the points carry their labels: nothing covers the boundary
+    assert [t.get_text() for t in right.texts] == ["0", "1", "1", "0"]
+
+
+@pytest.mark.parametrize("losses", [np.full(50, 0.5) + np.linspace(0, 2e-4, 50), np.logspace(-0.3, -3.2, 50),
+                                    np.linspace(0.33, 0.34, 50)])
+def test_loss_axis_of_the_view_keeps_few_labels(solution, losses):
+    """Issue 11: a flat loss curve got crowded labels on its log axis. The limits are whole
+    decades around the data, and only the decades are labelled."""
+    low, high = solution["loss_axis_limits"](losses)
+    assert low <= losses.min() and losses.max() <= high and high / low >= 10
+    assert np.isclose(np.log10(low), round(np.log10(low))) and np.isclose(np.log10(high), round(np.log10(high)))
+    model = next(iter(solution["RUNS"].values()))[0]
+    solution["RUNS"][2, 3.0, -1] = (model, list(losses))  # a made-up run with these losses
+    try:
+        fig = solution["draw_xor"](2, 3.0, -1)
+    finally:
+        del solution["RUNS"][2, 3.0, -1]
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_ylim() == (low, high)
+    labels = [t for t in ax.get_yticklabels() + ax.yaxis.get_minorticklabels()
+              if t.get_text() and low <= t.get_position()[1] <= high]
+    assert 2 <= len(labels) <= 5
+    boxes = [t.get_window_extent() for t in labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
 def test_slider_view_in_the_release_asks_for_the_missing_code():
@@ -347,3 +564,129 @@ def test_slider_view_in_the_release_asks_for_the_missing_code():
     assert view.figure is None and "is not implemented yet" in view.message
     view.controls["hidden"].value = 3
     assert "is not implemented yet" in view.message
+
+
+# ----------------------------------------------------------------------------- the sheet as a whole
+
+
+def cells(folder="solutions"):
+    return nbformat.read(notebook(SHEET, folder), as_version=4).cells
+
+
+def graded_test_cells():
+    return [c for c in cells() if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+            and not nbgrader_meta(c).get("solution")]
+
+
+def test_every_assert_in_the_test_cells_has_a_message():
+    """Issue 8: hidden asserts without a message gave the feedback "AssertionError" only."""
+    import ast
+
+    for cell in graded_test_cells():
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Assert):
+                assert node.msg is not None, f"{nbgrader_meta(cell)['grade_id']}, line {node.lineno}: assert without a message"
+
+
+def test_test_cells_stand_alone():
+    """A test cell uses only names defined in itself or in the notebook's other (non-test)
+    cells, never a name that another test cell defines."""
+    import ast
+    import builtins
+
+    def assigned(tree):
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+        return names
+
+    tests = graded_test_cells()
+    assert len(tests) == 14
+    given = set(dir(builtins))
+    for cell in cells():
+        if cell.cell_type == "code" and not (nbgrader_meta(cell).get("grade") and not nbgrader_meta(cell).get("solution")):
+            given |= assigned(ast.parse(cell.source))
+    for cell in tests:
+        tree = ast.parse(cell.source)
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        foreign = used - assigned(tree) - given
+        assert not foreign, f"{nbgrader_meta(cell)['grade_id']} uses {sorted(foreign)} from another test cell"
+
+
+def test_mark_schemes_add_up():
+    """Every written answer: the parts of its mark scheme ("0.1 for ...") add up to the points in
+    the scheme's heading, which are the cell's points (issue 8: a scheme added up to 0.24)."""
+    import re
+
+    answers = [c for c in cells() if c.cell_type == "markdown" and nbgrader_meta(c).get("grade")]
+    assert len(answers) == 13
+    for cell in answers:
+        name, points = nbgrader_meta(cell)["grade_id"], nbgrader_meta(cell)["points"]
+        heading = re.findall(r"\*\*Mark scheme \(([0-9.]+)\)\.\*\*", cell.source)
+        assert [float(h) for h in heading] == [points], f"{name}: the heading must give the cell's {points} points"
+        scheme = cell.source.split("**Mark scheme")[1]
+        vague = re.search(r"\beach\b|about \d", scheme, re.IGNORECASE)
+        assert not vague, f"{name}: write every part with its own points ({vague and vague.group()!r})"
+        parts = [float(p) for p in re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)\s+for\b", scheme)]
+        assert len(parts) >= 2 and np.isclose(sum(parts), points), f"{name}: parts {parts} do not add up to {points}"
+    total = sum(nbgrader_meta(c)["points"] for c in cells() if nbgrader_meta(c).get("grade"))
+    assert np.isclose(total, 10)
+
+
+def test_part_points_as_announced():
+    """Part C: 0.25 + 0.25 + 0.5 for the reading questions, with the reason for moving the other
+    point to the experiment stated in the notebook (issue 8)."""
+    points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in cells() if nbgrader_meta(c).get("grade")}
+    assert [points[k] for k in ("c1_eigenvalues", "c2_saddle_problems", "c3_saddle_free_newton")] == [0.25, 0.25, 0.5]
+    assert np.isclose(sum(v for k, v in points.items() if k.startswith(("c4_", "test_c4_"))), 1.0)
+    for part, expected in (("a", 3), ("b", 5), ("c", 2)):
+        got = sum(v for k, v in points.items() if k.startswith((part, f"test_{part}")))
+        assert np.isclose(got, expected), part
+    intro = next(c.source for c in cells() if c.source.startswith("## Part C"))
+    assert "**Points.**" in intro and "(0.25, 0.25 and 0.5)" in intro and "experiment" in intro
+
+
+def test_part_c_questions_are_in_our_words():
+    """Issue 8: the questions followed the original sheet too closely. No run of six words of
+    the original's Part C appears in ours."""
+    import re
+    from pathlib import Path
+
+    original = Path("/work/shared/original-sheets/001_5a2b452f46238c3e.txt")
+    if not original.exists():
+        pytest.skip("the original sheets are not on this machine")
+
+    def words(text):
+        return re.findall(r"[a-z]+", text.lower())
+
+    theirs = words(original.read_text().split("Exercise 6.3")[1])
+    runs = {tuple(theirs[i:i + 6]) for i in range(len(theirs) - 5)}
+    release = "\n".join(c.source for c in cells("notebooks") if c.cell_type == "markdown")
+    ours = words(release.split("## Part C")[1])
+    copied = [" ".join(ours[i:i + 6]) for i in range(len(ours) - 5) if tuple(ours[i:i + 6]) in runs]
+    assert not copied, copied
+
+
+def test_release_does_not_state_the_answer_of_a1():
+    """Issue 8: A.1's autograded task was answered in its question. The task now asks for
+    sigma''; neither the release's text nor its code gives it."""
+    release = "\n".join(c.source for c in cells("notebooks"))
+    assert "sigmoid_second_derivative_in_s" in release
+    for answer in ("(1 - 2s)", "(1-2s)", "1 - 2 s", "1 - 2\\sigma", "(1 - 2 * s)", "1 - 2*s", "1 - 2 * s"):
+        assert answer not in release, answer
+
+
+def test_b2_helper_is_not_released():
+    """Issue 8: `return autograd_grads(params, x, y)` passed B.2. The helper is gone, and the
+    test cell switches off the torch loss and autograd while it grades (see the mutants)."""
+    release = "\n".join(c.source for c in cells("notebooks"))
+    assert "def autograd_grads" not in release
+    source = next(c.source for c in graded_test_cells() if nbgrader_meta(c)["grade_id"] == "test_b2_manual_grads")
+    assert "torch.no_grad()" in source and "xor_loss_torch = _switched_off" in source

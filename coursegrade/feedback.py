@@ -1,0 +1,156 @@
+"""Feedback without hidden tests or reference code: an nbgrader preprocessor.
+
+nbgrader_config.py adds ``HideHiddenTests`` to ``GenerateFeedback.preprocessors``, so both
+``coursegrade`` and a plain ``nbgrader generate_feedback`` use it. For each notebook it
+
+- cuts the hidden part out of every test cell (what the student saw in the release stays);
+- replaces a failed test's traceback by its message and the task it belongs to (for a hidden
+  test: only that a hidden test of the task failed, and its assert message);
+- cuts other tracebacks to the frames in cells the student wrote;
+- removes every output line that repeats a line of a hidden test or of the reference solution
+  (a submission could print the code it saw being run);
+- puts the grader's reasons (repairs, crash, timeout) at the top.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+FRAME = re.compile(r"(?:Cell In\s*\[(\d+)\]|Input In\s*\[(\d+)\])")
+MIN_SECRET = 12  # shorter lines ("import torch", "assert ok") are not secrets
+
+
+def marked(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
+    """(line number, line, inside the markers) for every line of a cell that is not a marker."""
+    inside = False
+    for number, line in enumerate(source.splitlines(), 1):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        else:
+            yield number, line, inside
+
+
+def split_hidden(source):
+    """(visible source, hidden lines) of a test cell."""
+    lines = list(marked(source))
+    return "\n".join(line for _, line, hidden in lines if not hidden).rstrip(), [line for _, line, hidden in lines if hidden]
+
+
+def solution_lines(source):
+    return [line for _, line, inside in marked(source, "BEGIN SOLUTION", "END SOLUTION") if inside]
+
+
+def _is_test(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def secret_lines(nb, source_nb=None):
+    """Lines that must not reach a student: hidden tests, reference solutions (stripped),
+    except lines that are visible anyway (in the release part of the notebook)."""
+    secrets, visible = set(), set()
+    for cell in nb.cells:
+        if _is_test(cell):
+            shown, hidden = split_hidden(cell.source)
+            secrets.update(line.strip() for line in hidden)
+            visible.update(line.strip() for line in shown.splitlines())
+        else:
+            visible.update(line.strip() for line in cell.source.splitlines())
+    if source_nb is not None:
+        for cell in source_nb.cells:
+            secrets.update(line.strip() for line in solution_lines(cell.source))
+            _, hidden = split_hidden(cell.source)
+            secrets.update(line.strip() for line in hidden)
+    shown = "\n".join(visible)  # a hidden line that is part of a visible one (e.g. without its comment) is no secret
+    return {s for s in secrets if len(s) >= MIN_SECRET and s not in shown}
+
+
+def scrub(text, secrets):
+    kept = []
+    for line in text.split("\n"):
+        plain = ANSI.sub("", line)
+        if any(secret in plain for secret in secrets):
+            kept.append("[line removed: it belongs to a hidden test or the reference solution]")
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _cut_traceback(output, student_counts):
+    kept = [output.traceback[0]] if output.traceback else []
+    for chunk in output.traceback[1:-1]:
+        match = FRAME.search(ANSI.sub("", chunk))
+        if match and int(match.group(1) or match.group(2)) in student_counts:
+            kept.append(chunk)
+    if len(output.traceback) > 1:
+        kept.append(output.traceback[-1])
+    output.traceback = kept
+
+
+def clean_notebook(nb, source_nb=None):
+    """The feedback version of an autograded notebook (changed in place and returned)."""
+    secrets = secret_lines(nb, source_nb)
+    student_counts = {c.execution_count for c in nb.cells
+                      if c.cell_type == "code" and not _is_test(c) and c.execution_count}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if _is_test(cell):
+            cell.source, _ = split_hidden(cell.source)
+            verdict = cell.metadata.get("coursegrade", {})
+            task = cell.metadata["nbgrader"]["grade_id"]
+            outputs = [o for o in cell.outputs if o.output_type != "error"]
+            if any(o.output_type == "error" for o in cell.outputs):
+                message = verdict.get("message") or next(
+                    f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
+                where = "a hidden test" if verdict.get("hidden") else "a test"
+                if message.split(":")[0].strip() == "NotImplementedError":
+                    message = ("not answered yet: a function it calls still raises NotImplementedError "
+                               "(replace that line with your code)")
+                outputs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text=f"{where} of '{task}' failed: {message}\n"))
+            elif verdict.get("verdict") not in (None, "passed", "partial credit"):
+                outputs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text=f"'{task}' earned no points: {verdict['verdict']}\n"))
+            cell.outputs = outputs
+        else:
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    _cut_traceback(output, student_counts)
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                output.text = scrub(output.text, secrets)
+            elif output.output_type == "error":
+                output.evalue = scrub(str(output.evalue), secrets)
+                output.traceback = [scrub(chunk, secrets) for chunk in output.traceback]
+            elif output.output_type in ("execute_result", "display_data"):
+                for mime in list(output.get("data", {})):
+                    if mime.startswith("text/") or mime in ("application/json", "application/javascript"):
+                        value = output.data[mime]
+                        output.data[mime] = scrub(value if isinstance(value, str) else str(value), secrets)
+    reasons = nb.metadata.get("coursegrade", {}).get("reasons", [])
+    if reasons:
+        note = "**Notes from the grader.**\n\n" + "\n".join(f"- {r}" for r in reasons)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
+    return nb
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback preprocessor: see the module docstring."""
+
+    def _source_notebook(self, resources):
+        try:
+            coursedir = self.parent.parent.coursedir
+            info = resources["nbgrader"]
+            path = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"])) / f"{info['notebook']}.ipynb"
+            return nbformat.read(path, as_version=4)
+        except Exception:  # no source folder here: hidden tests are still removed
+            return None
+
+    def preprocess(self, nb, resources):
+        return clean_notebook(nb, self._source_notebook(resources)), resources

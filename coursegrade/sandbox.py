@@ -1,0 +1,172 @@
+"""The sandbox a student's kernel runs in: bubblewrap plus resource limits.
+
+Inside, the kernel sees read-only: the system's /usr, the Python installation and virtual
+environment, the helper package ``dlcourse`` and the fonts; writable: only its own working
+folder (the submission's copy) and a private /tmp. No network (own network namespace), own
+process namespace (every process it starts dies with it), no capabilities. When the grader
+runs as root, the kernel runs as the unprivileged user ``nobody`` so that the process limit
+applies. Limits (prlimit): address space, processes, file size, open files, no core dumps.
+The wall time is enforced by the worker, which kills the whole sandbox.
+
+Where bubblewrap is missing only the limits and the separate working folder remain: the
+kernel can read (and, with the teacher's rights, write) every file the teacher can. The
+worker flags every submission graded that way.
+"""
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+NOBODY = 65534
+
+
+@dataclass
+class Limits:
+    cell_seconds: float = 60.0  # one cell (nbgrader's Execute.timeout); the cell is interrupted
+    wall_seconds: float = 300.0  # the whole notebook, kernel start included; then the sandbox is killed
+    memory_bytes: int = 6 * 2**30  # address space (torch alone maps about 3.4 GB)
+    processes: int = 512  # threads count too
+    file_bytes: int = 64 * 2**20
+    open_files: int = 1024
+    output_bytes_per_cell: int = 256 * 2**10
+    output_bytes_total: int = 2 * 2**20
+
+    def as_dict(self):
+        return asdict(self)
+
+
+@functools.cache
+def bubblewrap():
+    """The bwrap executable if it works here (user namespaces allowed), else None."""
+    path = shutil.which("bwrap")
+    if not path:
+        return None
+    try:
+        probe = subprocess.run([path, *_namespaces(), "--ro-bind", "/", "/", "true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return path if probe.returncode == 0 else None
+
+
+def _namespaces():
+    if os.geteuid() == 0:  # no user namespace: the kernel switches to nobody with setpriv instead
+        return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    return ["--unshare-all"]
+
+
+def _user_threads():
+    """Processes and threads of this user now (RLIMIT_NPROC counts all of them)."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                status = Path("/proc", entry, "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if int(fields.get("Uid", "-1").split()[0]) == uid:
+                count += int(fields.get("Threads", "1"))
+    return count
+
+
+def readonly_paths():
+    """What a notebook needs to run, read-only: Python, the environment, the helper package."""
+    import dlcourse
+
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(dlcourse.__file__).resolve().parent}
+    for path in ("/etc/fonts", "/usr/share/fonts"):
+        if Path(path).exists():
+            paths.add(Path(path))
+    return sorted(paths)
+
+
+def _ancestors(path):
+    return [p for p in reversed(Path(path).parents) if str(p) != "/"]
+
+
+def command(workdir, limits, env):
+    """The prefix that runs a command in the sandbox; returns (prefix, how) where how is
+    'bubblewrap' or 'none'."""
+    root = os.geteuid() == 0
+    processes = limits.processes if root else _user_threads() + limits.processes
+    prefix = [
+        shutil.which("prlimit") or "prlimit",
+        f"--as={limits.memory_bytes}",
+        f"--fsize={limits.file_bytes}",
+        f"--nofile={limits.open_files}",
+        f"--nproc={processes}",
+        "--core=0",
+        "--",
+    ]
+    bwrap = bubblewrap()
+    if not bwrap:
+        return prefix, "none"
+    args = [bwrap, *_namespaces(), "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    mounts = [(p, "--ro-bind") for p in readonly_paths() if not str(p).startswith("/usr/")] + [(Path(workdir), "--bind")]
+    made = {"/", "/tmp", "/usr"}
+    for path, how in mounts:
+        for parent in _ancestors(path):
+            if str(parent) not in made:
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(str(parent))
+        args += [how, str(path), str(path)]
+        made.add(str(path))
+    args += ["--chdir", str(workdir), "--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    if root:
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+                 "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all"]
+    return prefix + args + ["--"], "bubblewrap"
+
+
+def kernel_environment(workdir):
+    """The environment variables of the sandboxed kernel (nothing else of the teacher's)."""
+    env = {
+        "HOME": str(workdir),
+        "USER": "student",
+        "LOGNAME": "student",
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "NBGRADER_EXECUTION": "autograde",
+        "MPLCONFIGDIR": str(Path(workdir) / ".matplotlib"),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+    }
+    return env
+
+
+def prepare_workdir(workdir):
+    """Make the working folder usable by the sandbox's user; copy matplotlib's font cache so
+    that every kernel does not rebuild it (a few seconds each)."""
+    workdir = Path(workdir)
+    cache = Path(workdir) / ".matplotlib"
+    cache.mkdir(exist_ok=True)
+    for font_list in _font_cache().glob("fontlist-*.json"):
+        shutil.copy(font_list, cache / font_list.name)
+    if os.geteuid() == 0 and bubblewrap():
+        for path in [workdir, *workdir.rglob("*")]:
+            os.chown(path, NOBODY, NOBODY)
+
+
+@functools.cache
+def _font_cache():
+    """A matplotlib font cache built once per worker process, outside the sandbox."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="coursegrade-mpl-"))
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
+                   env=dict(os.environ, MPLCONFIGDIR=str(folder)), capture_output=True, timeout=120)
+    return folder

@@ -1,0 +1,180 @@
+"""Submissions of the kinds a class produces, made at test time from sheet 01's release and
+source (so they follow whatever the sheet's cells are now): honest ones and broken, looping,
+crashing, hand-edited and hostile ones. Each hostile submission is built on an honest base
+("complete" or "untouched"): it must earn exactly what that base earns.
+"""
+
+import copy
+import json
+import shutil
+
+import nbformat
+from nbtools import ROOT, is_code_answer, is_test_cell, nbgrader_meta, notebook
+
+SHEET = "01_sigmoid_softmax_gradient_descent"
+
+
+def strip_markers(source):
+    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def fill(release, source, how_many=None):
+    reference = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c)}
+    nb = copy.deepcopy(release)
+    answers = [c for c in nb.cells if is_code_answer(c)]
+    for cell in answers if how_many is None else answers[:how_many]:
+        cell.source = strip_markers(reference[nbgrader_meta(cell)["grade_id"]])
+    return nb
+
+
+def make_course(folder, sheet=SHEET):
+    """A course folder with this project's config, the sheet's source and its release."""
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    shutil.copytree(ROOT / "solutions" / sheet, folder / "solutions" / sheet)
+    shutil.copytree(ROOT / "notebooks" / sheet, folder / "notebooks" / sheet)
+    (folder / "autograde").mkdir(exist_ok=True)
+    return folder
+
+
+def _add_cell(nb, source, after=0):
+    nb.cells.insert(after, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def _first_answer_index(nb):
+    return next(i for i, c in enumerate(nb.cells) if is_code_answer(c))
+
+
+def _tests(nb):
+    return [c for c in nb.cells if is_test_cell(c) and c.cell_type == "code"]
+
+
+def honest(release, source):
+    answers = len([c for c in release.cells if is_code_answer(c)])
+    return {"complete": fill(release, source), "half": fill(release, source, answers // 2),
+            "untouched": copy.deepcopy(release)}
+
+
+def corpus(course):
+    """{student: (bytes of the notebook, honest base or None)} for the whole batch."""
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    source = nbformat.read(notebook(SHEET), as_version=4)
+    base = honest(release, source)
+    made = {name: (nbformat.writes(nb).encode(), name) for name, nb in base.items()}
+
+    def variant(name, of, change):
+        nb = change(copy.deepcopy(base[of]))
+        made[name] = (nb if isinstance(nb, bytes) else nbformat.writes(nb).encode(), of)
+
+    def duplicate_answer(nb):  # a copy-pasted answer cell: same cell id, same grade id
+        index = _first_answer_index(nb)
+        nb.cells.insert(index + 1, copy.deepcopy(nb.cells[index]))
+        return nb
+
+    def edit_and_delete_tests(nb):
+        tests = _tests(nb)
+        tests[0].source = "pass  # the student made the test pass"
+        nb.cells.remove(tests[-1])
+        return nb
+
+    def metadata_edits(nb):
+        answers = [c for c in nb.cells if is_code_answer(c)]
+        del answers[0].metadata["nbgrader"]  # lost its nbgrader metadata
+        _tests(nb)[1].metadata["nbgrader"]["grade_id"] = "renamed_by_student"
+        _tests(nb)[2].metadata["nbgrader"]["points"] = 100
+        return nb
+
+    def crash_midway(nb):  # the kernel dies after part A's tests
+        index = nb.cells.index(_tests(nb)[5]) + 1
+        return _add_cell(nb, "import os\nos._exit(3)", index)
+
+    def loop(nb):
+        return _add_cell(nb, "while True:\n    pass", _first_answer_index(nb) + 1)
+
+    def stderr_and_output(nb):
+        answer = [c for c in nb.cells if is_code_answer(c)][1]  # writes to stderr when a test calls it
+        answer.source = "import sys\n" + answer.source.replace("\n    ", "\n    sys.stderr.write('debug note\\n')\n    ", 1)
+        return _add_cell(nb, "print('x' * (50 * 2**20))", _first_answer_index(nb))
+
+    paths = {
+        "gradebook": course / "autograde" / "gradebook.db",
+        "config": course / "nbgrader_config.py",
+        "solutions": course / "solutions",
+        "other": course / "autograde" / "submitted" / "complete" / SHEET / f"{SHEET}.ipynb",
+        "feedback": course / "autograde" / "feedback",
+    }
+    attack = f"""
+import glob, os, sqlite3, subprocess
+paths = {json.dumps({k: str(v) for k, v in paths.items()})}
+stolen = []
+for pattern in (paths["solutions"] + "/*/*.ipynb", "/work/*/solutions/*/*.ipynb", "../../*/*/*.ipynb"):
+    for name in glob.glob(pattern):
+        try:
+            stolen.append(open(name).read()[:50])
+        except OSError:
+            pass
+print("read", len(stolen), "files outside the submission")
+for action in (
+    lambda: sqlite3.connect(paths["gradebook"]).execute("update grade set auto_score = 99"),
+    lambda: os.remove(paths["gradebook"]),
+    lambda: open(paths["config"], "a").write("\\nimport os; os.system('touch /tmp/owned')\\n"),
+    lambda: open(paths["other"], "w").write("{{}}"),
+    lambda: os.makedirs(paths["feedback"] + "/complete", exist_ok=True),
+):
+    try:
+        action()
+        print("an attack succeeded")
+    except Exception as error:
+        print("blocked:", type(error).__name__)
+try:
+    subprocess.Popen(["sh", "-c", "sleep 30; echo owned >> " + paths["config"]], start_new_session=True)
+except Exception as error:
+    print("no background process:", error)
+try:
+    import socket
+    socket.create_connection(("pypi.org", 443), timeout=3)
+    print("network reachable")
+except Exception as error:
+    print("no network:", type(error).__name__)
+"""
+
+    def patch_numpy(nb):
+        return _add_cell(nb, "import numpy as np, numpy.testing, os\n"
+                             "np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
+                             "np.testing.assert_allclose = lambda *a, **k: None\n"
+                             "os.environ.pop('NBGRADER_EXECUTION', None)", _first_answer_index(nb))
+
+    def transformer(nb):
+        return _add_cell(nb, "ip = get_ipython()\n"
+                             "ip.input_transformers_post.append(lambda lines: ['pass\\n'] if any('assert' in l for l in lines) else lines)\n"
+                             "ip.set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"
+                             "import sys\nsys.excepthook = lambda *args: None", _first_answer_index(nb))
+
+    def leak_tests(nb):  # records the code it sees run, prints it in a later cell
+        nb = _add_cell(nb, "import sys\nseen = []\nsys.addaudithook(lambda event, args: seen.append(str(args[0])) "
+                           "if event == 'compile' and args and isinstance(args[0], (str, bytes)) else None)", 1)
+        nb.cells.append(nbformat.v4.new_code_cell("print('\\n'.join(str(s) for s in seen))"))
+        return nb
+
+    variant("duplicate_cell", "complete", duplicate_answer)
+    variant("broken_json", "complete", lambda nb: nbformat.writes(nb).encode()[: len(nbformat.writes(nb)) // 2])
+    variant("old_format", "complete", lambda nb: nbformat.writes(nbformat.convert(nb, 3)).encode())
+    variant("edited_tests", "complete", edit_and_delete_tests)
+    variant("metadata_edits", "complete", metadata_edits)
+    variant("crash", "complete", crash_midway)
+    variant("loop", "complete", loop)
+    variant("noisy", "complete", stderr_and_output)
+    variant("hostile_files", "untouched", lambda nb: _add_cell(nb, attack, _first_answer_index(nb)))
+    variant("hostile_numpy", "untouched", patch_numpy)
+    variant("hostile_transformer", "untouched", transformer)
+    variant("leak", "complete", leak_tests)
+    made["broken_json"] = (made["broken_json"][0], None)  # nothing readable: graded as untouched
+    made["crash"] = (made["crash"][0], None)  # only the tests before the crash count
+    return made
+
+
+def collect(course, submissions):
+    for student, (data, _) in submissions.items():
+        folder = course / "autograde" / "submitted" / student / SHEET
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{SHEET}.ipynb").write_bytes(data)

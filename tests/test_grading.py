@@ -1,0 +1,147 @@
+"""Safe autograding (issue 12): one batch of honest, broken and hostile submissions of sheet 01,
+graded by `coursegrade` (sandbox, preflight, one writer), checked against plain nbgrader."""
+
+import hashlib
+import html
+import re
+import subprocess
+
+import nbformat
+import pytest
+from grading_corpus import SHEET, collect, corpus, honest, make_course
+from nbgrader.api import Gradebook
+from nbtools import notebook, run_nbgrader
+
+from coursegrade import coordinator, sandbox, worker
+from coursegrade import spec as sheet_spec
+from coursegrade.feedback import secret_lines
+
+LIMITS = sandbox.Limits(cell_seconds=10, wall_seconds=180)
+
+
+def checksums(folder, skip=()):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not any(s in p.parts for s in skip)}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("course"))
+    submissions = corpus(course)
+    collect(course, submissions)
+    before = checksums(course, skip=("autograde",))
+    submitted_before = checksums(course / "autograde" / "submitted")
+    outcome = coordinator.grade(course, SHEET, workers=2, limits=LIMITS, progress=False, log=lambda *a: None)
+    return course, submissions, outcome, before, submitted_before
+
+
+def total(result):
+    return sum(c["score"] for nb in result["notebooks"].values() for c in nb["cells"].values())
+
+
+def test_every_submission_is_graded_and_the_batch_never_aborts(batch):
+    course, submissions, outcome, _, _ = batch
+    assert sorted(outcome["results"]) == sorted(submissions)
+    tests = {gid for gid, g in sheet_spec.build(course, SHEET, coordinator.Course(course).db_url, "notebooks")
+             ["notebooks"][SHEET]["graded"].items() if g["grade"] and not g["solution"]}
+    for student, result in outcome["results"].items():
+        assert set(result["notebooks"][SHEET]["cells"]) == tests, student
+        if student not in ("complete", "half", "untouched"):
+            assert result["reasons"] or result["flags"], f"{student}: no reason given"
+    with Gradebook(coordinator.Course(course).db_url) as gb:
+        for student, result in outcome["results"].items():
+            assert gb.find_submission(SHEET, student).code_score == pytest.approx(total(result)), student
+
+
+def test_hostile_and_broken_submissions_earn_what_their_honest_code_earns(batch):
+    _, submissions, outcome, _, _ = batch
+    results = outcome["results"]
+    assert total(results["complete"]) > total(results["half"]) > total(results["untouched"]) == 0
+    for student, (_, base) in submissions.items():
+        if base is not None:
+            assert total(results[student]) == pytest.approx(total(results[base])), student
+    for student in ("hostile_numpy", "hostile_transformer"):
+        assert results[student]["flags"], f"{student} was not flagged"
+    assert any("JSON" in r for r in results["broken_json"]["reasons"]) and total(results["broken_json"]) == 0
+    assert any("kernel died" in r for r in results["crash"]["reasons"])
+    cells = results["crash"]["notebooks"][SHEET]["cells"]
+    complete = results["complete"]["notebooks"][SHEET]["cells"]
+    ran = [gid for gid in cells if cells[gid]["verdict"] != "not run"]
+    assert ran and len(ran) < len(cells) and all(cells[g]["score"] == complete[g]["score"] for g in ran)
+    assert any("exceeded its time" in r for r in results["loop"]["reasons"])
+    assert len(results["noisy"]["notebooks"][SHEET]["notebook"]) < 5 * 2**20, "output is capped in bytes"
+
+
+def test_no_file_outside_the_submission_changes(batch):
+    course, _, _, before, submitted_before = batch
+    assert checksums(course, skip=("autograde",)) == before, "solutions, release or config changed"
+    assert checksums(course / "autograde" / "submitted") == submitted_before
+    again = coordinator.grade(course, SHEET, workers=1, limits=LIMITS, progress=False, log=lambda *a: None)
+    assert again["graded"] == 0, "a second run grades nothing unchanged"
+    assert list((course / "autograde" / "backups").glob("gradebook-*.db")), "the gradebook is backed up"
+    with Gradebook(coordinator.Course(course).db_url) as gb:
+        assert all(g.auto_score is None or g.auto_score <= g.max_score
+                   for s in gb.find_assignment(SHEET).submissions for n in s.notebooks for g in n.grades)
+
+
+def test_the_sandbox_alone_changes_nothing(batch, tmp_path):
+    """The worker on the hostile submission, without the coordinator: the course is untouched
+    (gradebook included) and no process it started survives."""
+    course, submissions, _, _, _ = batch
+    spec = sheet_spec.build(course, SHEET, coordinator.Course(course).db_url, "notebooks")
+    everything = checksums(course, skip=("summary", "coursegrade"))
+    result = worker.grade_submission({"student": "hostile_files", "spec": spec, "limits": LIMITS.as_dict(),
+                                      "files": {f"{SHEET}.ipynb": submissions["hostile_files"][0]}})
+    assert result["status"] == "graded" and result["notebooks"][SHEET]["sandbox"] == "bubblewrap"
+    output = "".join(o.get("text", "") for c in nbformat.reads(result["notebooks"][SHEET]["notebook"], 4).cells
+                     if c.cell_type == "code" for o in c.outputs)
+    assert "read 0 files outside" in output and "an attack succeeded" not in output and "no network" in output
+    assert checksums(course, skip=("summary", "coursegrade")) == everything
+    assert "sleep 30" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_feedback_shows_no_hidden_test_or_reference_line(batch):
+    course, submissions, _, _, _ = batch
+    source = nbformat.read(notebook(SHEET), as_version=4)
+    for student, (data, _) in submissions.items():
+        page = course / "autograde" / "feedback" / student / SHEET / f"{SHEET}.html"
+        assert page.exists(), f"no feedback for {student}"
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        graded = nbformat.read(course / "autograde" / "autograded" / student / SHEET / f"{SHEET}.ipynb", 4)
+        own = set(data.decode("utf-8", "replace").replace("\\n", "\n").replace('\\"', '"').splitlines())
+        own = {line.strip().strip('",') for line in own}
+        for line in secret_lines(graded, source):
+            if line not in own:
+                assert line not in text, f"feedback of {student} shows: {line}"
+        assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+
+
+def test_honest_grades_equal_plain_nbgrader_autograde(batch, tmp_path):
+    course, _, outcome, _, _ = batch
+    plain = make_course(tmp_path)
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    source = nbformat.read(notebook(SHEET), as_version=4)
+    for student, nb in honest(release, source).items():
+        folder = plain / "autograde" / "submitted" / student / SHEET
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{SHEET}.ipynb")
+    run_nbgrader("generate_assignment", SHEET, "--force", cwd=plain)
+    run_nbgrader("autograde", SHEET, cwd=plain)
+    with Gradebook(f"sqlite:///{plain / 'autograde' / 'gradebook.db'}") as gb:
+        for student in ("complete", "half", "untouched"):
+            theirs = {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
+                      if g.cell.cell_type == "code"}
+            ours = {gid: c["score"] for gid, c in outcome["results"][student]["notebooks"][SHEET]["cells"].items()}
+            assert ours == pytest.approx(theirs), student
+
+
+def test_class_summary_counts_every_submission_and_lists_every_test(batch):
+    course, submissions, outcome, _, _ = batch
+    folder = course / "autograde" / "summary"
+    assert (folder / f"{SHEET}.png").stat().st_size > 10_000, "the summary figure is missing or empty"
+    page = (folder / f"{SHEET}.html").read_text()
+    assert f"{len(submissions)} submissions:" in page
+    for gid in outcome["results"]["complete"]["notebooks"][SHEET]["cells"]:
+        assert f"<td>{gid}</td>" in page, f"{gid} has no pass rate"
+    for student in ("crash", "loop", "hostile_numpy"):
+        assert f"<td>{student}</td>" in page, f"{student} is not listed with its reason or flags"

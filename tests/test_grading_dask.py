@@ -1,0 +1,126 @@
+"""Grading at scale (issue 13): an interrupted run resumes without grading anything twice, and
+a real Dask cluster (scheduler and two workers on 127.0.0.1) survives a killed worker."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import nbformat
+import pytest
+from grading_corpus import SHEET, honest, make_course
+from nbtools import BIN, notebook
+
+from coursegrade import coordinator, sandbox
+
+STUDENTS = ("complete", "half", "untouched", "complete_again")
+
+
+def course_with_submissions(folder):
+    course = make_course(folder)
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    source = nbformat.read(notebook(SHEET), as_version=4)
+    made = honest(release, source)
+    made["complete_again"] = made["complete"]
+    for student in STUDENTS:
+        target = course / "autograde" / "submitted" / student / SHEET
+        target.mkdir(parents=True)
+        nbformat.write(made[student], target / f"{SHEET}.ipynb")
+    return course
+
+
+def log_lines(course):
+    log = course / "autograde" / "coursegrade" / SHEET / "graded.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def scores(course):
+    folder = course / "autograde" / "coursegrade" / SHEET
+    return {s: {g: c["score"] for g, c in json.loads((folder / f"{s}.json").read_text())["cells"].items()} for s in STUDENTS}
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    """A one-worker run of `coursegrade`, killed (SIGKILL, whole process group) after its
+    first result, then run again to the end."""
+    course = course_with_submissions(tmp_path_factory.mktemp("interrupted"))
+    command = [str(BIN / "coursegrade"), SHEET, "--course", str(course), "--workers", "1", "--no-progress"]
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    env.pop("NBGRADER_EXECUTION", None)
+    first = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: log_lines(course) or first.poll() is not None, 600, "the first graded submission")
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    interrupted = len(log_lines(course))
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    return course, interrupted, rerun.stdout
+
+
+def test_an_interrupted_run_resumes_without_grading_twice(sequential):
+    course, interrupted, output = sequential
+    assert 1 <= interrupted < len(STUDENTS), "the run was not interrupted midway"
+    graded = [line["student"] for line in log_lines(course)]
+    assert sorted(graded) == sorted(STUDENTS), f"graded: {graded}"
+    assert f"skipped {interrupted}" in output
+    again = coordinator.grade(course, SHEET, progress=False, log=lambda *a: None)
+    assert again["graded"] == 0 and again["skipped"] == len(STUDENTS)
+
+
+def test_a_dask_cluster_survives_a_killed_worker(sequential, tmp_path):
+    (tmp_path / "course").mkdir()
+    course = course_with_submissions(tmp_path / "course")
+    tmp = tmp_path / "dask"
+    tmp.mkdir()
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+               DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
+    env.pop("NBGRADER_EXECUTION", None)
+    scheduler_file = tmp / "scheduler.json"
+    processes = [subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(scheduler_file)], env=env, cwd=tmp, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        wait_for(scheduler_file.exists, 120, "the scheduler")
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):
+            processes.append(subprocess.Popen(
+                [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                 "--no-dashboard"], env=env, cwd=tmp, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address) as client:
+            client.wait_for_workers(2, timeout=120)
+        outcome = {}
+        run = threading.Thread(target=lambda: outcome.update(coordinator.grade(
+            course, SHEET, scheduler=address, limits=sandbox.Limits(), progress=False, log=lambda *a: None)))
+        run.start()
+        wait_for(lambda: log_lines(course) or not run.is_alive(), 600, "the first result")
+        os.killpg(processes[1].pid, signal.SIGKILL)  # one worker (and its nanny) dies mid-batch
+        run.join(900)
+        assert not run.is_alive()
+    finally:
+        for process in processes:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+    graded = [line["student"] for line in log_lines(course)]
+    assert sorted(graded) == sorted(STUDENTS), f"each submission exactly once, got {graded}"
+    assert all(r["status"] == "graded" for r in outcome["results"].values())
+    sequential_course = sequential[0]
+    assert scores(course) == scores(sequential_course)
