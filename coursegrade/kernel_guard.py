@@ -82,6 +82,26 @@ def install(nonce, modules, watched_roots, watched_modules_exact):
     cwd_before = os.getcwd()
     numpy_errors_before = np.geterr() if np is not None else None
     bindings = {}  # user_ns name -> object, for names that the sheet's own cells define
+    # PyTorch wraps some of its own functions (torch.manual_seed) for its compiler when the first
+    # optimizer is made, with the wrapper that torch._compile._disable_dynamo defines. Its code
+    # object is taken now, before any student code runs, so that a look-alike is not accepted.
+    disable_dynamo = getattr(sys.modules.get("torch._compile"), "_disable_dynamo", None)
+    torch_wrapper_codes = [c for c in getattr(getattr(disable_dynamo, "__code__", None), "co_consts", ())
+                           if isinstance(c, types.CodeType)]
+
+    def wrapped_by_torch(new, old):
+        """True if ``new`` is PyTorch's own compiler wrapper around the very function ``old``."""
+        if not isinstance(new, types.FunctionType) or not any(new.__code__ is c for c in torch_wrapper_codes):
+            return False
+        if getattr(new, "__wrapped__", None) is not old:
+            return False
+        for cell in new.__closure__ or ():
+            try:
+                if cell.cell_contents is old:
+                    return True
+            except ValueError:  # an empty cell
+                continue
+        return False
 
     def from_kernel(callback):
         module = getattr(getattr(callback, "__func__", callback), "__module__", "") or ""
@@ -144,7 +164,10 @@ def install(nonce, modules, watched_roots, watched_modules_exact):
                 sys.modules[name] = module
             current = vars(module)
             for key, value in original.items():
-                if current.get(key, None) is not value:
+                if current.get(key, None) is not value and wrapped_by_torch(current.get(key, None), value):
+                    original[key] = current[key]  # PyTorch's doing, not the student's
+                    codes_before[(name, key)] = current[key].__code__
+                elif current.get(key, None) is not value:
                     found.append(f"{name}.{key} was replaced")
                     current[key] = value
                 elif isinstance(value, types.FunctionType) and value.__code__ is not codes_before[(name, key)]:

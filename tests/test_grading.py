@@ -145,3 +145,31 @@ def test_class_summary_counts_every_submission_and_lists_every_test(batch):
         assert f"<td>{gid}</td>" in page, f"{gid} has no pass rate"
     for student in ("crash", "loop", "hostile_numpy"):
         assert f"<td>{student}</td>" in page, f"{student} is not listed with its reason or flags"
+
+
+def test_pytorch_wrapping_its_own_functions_is_not_tampering(tmp_path):
+    """A sheet that trains with torch.optim: PyTorch itself wraps torch.manual_seed when the first
+    optimizer is made. That must not flag honest work; a student's own wrapper is still flagged
+    (and earns what the same code earns without it)."""
+    import copy
+
+    from grading_corpus import fill
+
+    sheet = "05_activations_and_skip_connections"
+    course = make_course(tmp_path, sheet)
+    release = nbformat.read(notebook(sheet, "notebooks"), as_version=4)
+    complete = fill(release, nbformat.read(notebook(sheet), as_version=4))
+    wrapper = copy.deepcopy(complete)
+    wrapper.cells.insert(2, nbformat.v4.new_code_cell(
+        "import functools\nimport torch\n_seed = torch.manual_seed\n\n\n@functools.wraps(_seed)\n"
+        "def _my_seed(*args, **kwargs):\n    return _seed(*args, **kwargs)\n\n\ntorch.manual_seed = _my_seed\n"))
+    for student, nb in {"honest": complete, "wrapper": wrapper}.items():
+        folder = course / "autograde" / "submitted" / student / sheet
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{sheet}.ipynb")
+    outcome = coordinator.grade(course, sheet, workers=2, limits=LIMITS, progress=False, log=lambda *a: None)
+    honest_result, wrapped_result = outcome["results"]["honest"], outcome["results"]["wrapper"]
+    assert not honest_result["flags"], f"honest work flagged: {honest_result['flags']}"
+    assert any("manual_seed" in flag for flag in wrapped_result["flags"]), wrapped_result["flags"]
+    assert total(honest_result) > 0
+    assert total(wrapped_result) == pytest.approx(total(honest_result))
