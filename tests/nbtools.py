@@ -87,3 +87,21 @@ def notebook_namespace(path, grading=True):
         finally:
             os.chdir(cwd)
     return namespace
+
+
+def bound_names(tree):
+    """Names a piece of code (an ast tree) binds anywhere: assignments, imports, functions,
+    classes, arguments. Tests use it to check that test cells stand alone."""
+    import ast
+
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names

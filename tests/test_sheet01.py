@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from nbtools import is_test_cell, notebook
+from nbtools import bound_names, is_test_cell, notebook
 
 SHEET = "01_sigmoid_softmax_gradient_descent"
 
@@ -258,20 +258,6 @@ def graded_cells():
         c for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]
 
 
-def defined_names(tree):
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
-    return names
-
-
 def test_every_assert_in_every_test_cell_has_a_message():
     tests, _ = graded_cells()
     bare = [(cell.id, ast.unparse(node.test)) for cell in tests for node in ast.walk(ast.parse(cell.source))
@@ -283,8 +269,8 @@ def test_test_cells_stand_alone():
     """No test cell uses a name that only another test cell defines, and the private helpers of
     a hidden test (names with a leading underscore) are deleted before the cell ends."""
     tests, others = graded_cells()
-    given = set().union(*(defined_names(ast.parse(c.source)) for c in others)) | set(dir(__builtins__))
-    defined = {cell.id: defined_names(ast.parse(cell.source)) for cell in tests}
+    given = set().union(*(bound_names(ast.parse(c.source)) for c in others)) | set(dir(__builtins__))
+    defined = {cell.id: bound_names(ast.parse(cell.source)) for cell in tests}
     for cell in tests:
         tree = ast.parse(cell.source)
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -314,7 +300,7 @@ def test_test_cells_give_back_the_functions_they_replace():
             exec(compile(cell.source, cell.id, "exec"), namespace)
             plt.close("all")
             if not is_test_cell(cell):
-                given |= {name for name in defined_names(ast.parse(cell.source)) if callable(namespace.get(name))}
+                given |= {name for name in bound_names(ast.parse(cell.source)) if callable(namespace.get(name))}
             else:
                 changed = [name for name, value in before.items() if namespace.get(name) is not value]
                 assert not changed, f"{cell.id} leaves {changed} replaced"

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from nbtools import grading_mode, is_test_cell, nbgrader_meta, notebook
+from nbtools import bound_names, grading_mode, is_test_cell, nbgrader_meta, notebook
 
 SHEET = "02_logistic_regression"
 
@@ -438,21 +438,6 @@ def test_every_assert_in_every_test_cell_has_a_message():
         for node in ast.walk(ast.parse(cell.source)):
             if isinstance(node, ast.Assert):
                 assert node.msg is not None, f"{nbgrader_meta(cell)['grade_id']}: assert without a message: {ast.unparse(node)}"
-
-
-def bound_names(tree):
-    """Names a cell binds at any level: assignments, imports, functions, loop variables."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-    return names
 
 
 def test_test_cells_stand_alone():

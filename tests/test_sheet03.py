@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from nbtools import nbgrader_meta, notebook
+from nbtools import bound_names, nbgrader_meta, notebook
 
 SHEET = "03_computation_graphs"
 
@@ -594,29 +594,16 @@ def test_test_cells_stand_alone():
     import ast
     import builtins
 
-    def assigned(tree):
-        names = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                names.add(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
-            elif isinstance(node, ast.arg):
-                names.add(node.arg)
-        return names
-
     tests = graded_test_cells()
     assert len(tests) == 14
     given = set(dir(builtins))
     for cell in cells():
         if cell.cell_type == "code" and not (nbgrader_meta(cell).get("grade") and not nbgrader_meta(cell).get("solution")):
-            given |= assigned(ast.parse(cell.source))
+            given |= bound_names(ast.parse(cell.source))
     for cell in tests:
         tree = ast.parse(cell.source)
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        foreign = used - assigned(tree) - given
+        foreign = used - bound_names(tree) - given
         assert not foreign, f"{nbgrader_meta(cell)['grade_id']} uses {sorted(foreign)} from another test cell"
 
 
