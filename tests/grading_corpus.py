@@ -9,22 +9,16 @@ import json
 import shutil
 
 import nbformat
-from nbtools import ROOT, is_code_answer, is_test_cell, nbgrader_meta, notebook
+from nbtools import ROOT, is_code_answer, is_test_cell, notebook
+from nbtools import fill as _fill
 
 SHEET = "01_sigmoid_softmax_gradient_descent"
 
 
-def strip_markers(source):
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
 def fill(release, source, how_many=None):
-    reference = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c)}
-    nb = copy.deepcopy(release)
-    answers = [c for c in nb.cells if is_code_answer(c)]
-    for cell in answers if how_many is None else answers[:how_many]:
-        cell.source = strip_markers(reference[nbgrader_meta(cell)["grade_id"]])
-    return nb
+    """The release with reference code in its answer cells; written answers stay empty, so
+    that no reference answer can reach a student's feedback."""
+    return _fill(release, source, how_many, written=False)
 
 
 def make_course(folder, sheet=SHEET):

@@ -105,3 +105,25 @@ def bound_names(tree):
         elif isinstance(node, ast.arg):
             names.add(node.arg)
     return names
+
+
+def strip_solution_markers(source):
+    """A solution cell's source as a student would write it: without nbgrader's markers."""
+    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def fill(release, source, how_many=None, written=True):
+    """A student's submission: the release with the first `how_many` answer cells (all when
+    None) completed with the reference code, and (when all are filled and `written`) the
+    written answers with the reference answers."""
+    reference = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c)}
+    nb = nbformat.from_dict(release)
+    answers = [c for c in nb.cells if is_code_answer(c)]
+    chosen = answers if how_many is None else answers[:how_many]
+    for cell in chosen:
+        cell.source = strip_solution_markers(reference[nbgrader_meta(cell)["grade_id"]])
+    if how_many is None and written:
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and nbgrader_meta(cell).get("solution"):
+                cell.source = reference[nbgrader_meta(cell)["grade_id"]]
+    return nb

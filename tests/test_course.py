@@ -13,12 +13,15 @@ from nbgrader.api import Gradebook
 from nbtools import (
     ROOT,
     SHEETS,
+    fill,
     is_code_answer,
     is_test_cell,
     nbgrader_meta,
     notebook,
     run_nbgrader,
 )
+
+from coursegrade.feedback import marked
 
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|HIDDEN TESTS|MARK SCHEME|Reference answer|Mark scheme")
 
@@ -38,20 +41,8 @@ def files_below(folder):
 
 
 def hidden_lines(source):
-    """The lines of a cell's source that lie inside hidden-test regions."""
-    inside, lines = False, []
-    for line in source.splitlines():
-        if "BEGIN HIDDEN TESTS" in line:
-            inside = True
-        elif "END HIDDEN TESTS" in line:
-            inside = False
-        elif inside:
-            lines.append(line.strip())
-    return lines
-
-
-def strip_solution_markers(source):
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+    """The lines of a cell's source that lie inside hidden-test regions (the grader's scanner)."""
+    return [line.strip() for _, line, inside in marked(source) if inside]
 
 
 # ----------------------------------------------------------------------------- the sources
@@ -143,22 +134,6 @@ def test_release_hides_solutions_and_hidden_tests(sheet):
 
 
 # ----------------------------------------------------------------------------- autograding
-
-
-def fill(release, source, how_many=None):
-    """A student's submission: the release with the first `how_many` answer cells (all when
-    None) completed with the reference code and written answers."""
-    reference = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c)}
-    nb = nbformat.from_dict(release)
-    answers = [c for c in nb.cells if is_code_answer(c)]
-    chosen = answers if how_many is None else answers[:how_many]
-    for cell in chosen:
-        cell.source = strip_solution_markers(reference[nbgrader_meta(cell)["grade_id"]])
-    if how_many is None:
-        for cell in nb.cells:
-            if cell.cell_type == "markdown" and nbgrader_meta(cell).get("solution"):
-                cell.source = reference[nbgrader_meta(cell)["grade_id"]]
-    return nb
 
 
 @pytest.fixture(scope="module", params=SHEETS)

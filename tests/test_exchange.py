@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from nbtools import SHEETS, is_code_answer, notebook, run_nbgrader
-from test_course import fill, make_course
+from nbtools import SHEETS, fill, is_code_answer, notebook, run_nbgrader
+from test_course import make_course
 
 SHEET = SHEETS[0]
 COURSE_ID = "deep-learning-sheets"  # nbgrader_config.py
