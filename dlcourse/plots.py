@@ -28,5 +28,5 @@ def setup_plots():
 
 def caption(fig, text):
     """Write a one-line caption under the figure and return the figure."""
-    fig.text(0.5, -0.02, text, ha="center", va="top", fontsize=10, style="italic", wrap=True)
+    fig.text(0.5, -0.02, text, ha="center", va="top", fontsize=10, style="italic", wrap=True, gid="caption")
     return fig

@@ -7,12 +7,18 @@
 fails because a function is not implemented yet, the view shows a friendly note instead.
 """
 
+import html
+import io
 import math
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
+import PIL.Image
 from IPython.display import display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from dlcourse.budget import grading
 from dlcourse.friendly import explain
 
 _STYLE = {"description_width": "120px"}  # same width for every label: the tracks line up
@@ -81,12 +87,16 @@ class Explorer:
         self.draw = draw
         self.enabled = enabled
         self.controls = controls
-        self.output = widgets.Output()
         self.status = widgets.HTML(value="")
+        self.image = widgets.Image(format="png")
+        self.caption = widgets.HTML(value="", layout=widgets.Layout(width="100%"))
+        self.output = widgets.Output()  # the note shown instead of a figure
         self.settings, self.figure, self.message = None, None, None
         for control in controls.values():
             control.observe(lambda change: self.redraw(), names="value")
-        self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.status, self.output])
+        # The figure and its caption, as wide as the figure (or the notebook, if that is narrower).
+        self.picture_box = widgets.VBox([self.image, self.caption], layout=widgets.Layout(max_width="100%"))
+        self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.status, self.output, self.picture_box])
         self.redraw()
 
     def redraw(self):
@@ -99,17 +109,41 @@ class Explorer:
         self.status.value = "<i>working...</i>"
         try:
             self.figure = self.draw(**self.settings)
+            if not grading():  # while grading, figures are built but not rendered
+                png, caption = self.picture(self.figure)
+                self.picture_box.layout.width = f"{round(self.figure.get_figwidth() * self.figure.dpi)}px"
+                self.image.value = png
+                self.caption.value = ('<div style="text-align: center; font-style: italic; white-space: normal; '
+                                      f'line-height: 1.4">{html.escape(caption)}</div>')
         except Exception as exc:  # the student's functions may be unfinished or wrong
             self.message = explain(exc)
         finally:
             self.status.value = ""
-        self.output.clear_output(wait=True)
-        with self.output:
             if self.figure is not None:
-                display(self.figure)
                 plt.close(self.figure)
-            else:
+        self.output.clear_output()
+        if self.message is not None:
+            with self.output:
                 print(self.message)
+        self.picture_box.layout.display = "none" if self.message is not None else None
+
+    @staticmethod
+    def picture(figure):
+        """The figure as PNG data, and the text of its caption (``caption()``).
+
+        Rendered here, not by Jupyter: Jupyter crops every figure to its contents, which draws
+        it twice and doubles the time a view needs to answer. The caption hangs below the
+        figure, so the view shows it as a line of text under the image instead."""
+        captions = [text for text in figure.texts if text.get_gid() == "caption"]
+        for text in captions:
+            text.set_visible(False)
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()  # one pass (savefig makes two when the figure has a layout engine)
+        for text in captions:
+            text.set_visible(True)
+        png = io.BytesIO()
+        PIL.Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB").save(png, format="png", compress_level=3)
+        return png.getvalue(), " ".join(text.get_text() for text in captions)
 
     def _ipython_display_(self):
         display(self.widget)

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+SLOW = 300  # seconds the browser waits for the server before a step counts as failed
 
 # Debian's package; Playwright's own browser download is not used.
 CHROMIUM = os.environ.get("DLCOURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -121,6 +122,10 @@ class Notebook:
 
     def __init__(self, browser, url, token, path, artifacts):
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # Generous waits: nbgrader's Validate runs inside the server's event loop and blocks it
+        # (jupyter/nbgrader#1232), so on a loaded machine a page can wait minutes for the server.
+        self.page.set_default_timeout(SLOW * 1000)
+        self.page.set_default_navigation_timeout(SLOW * 1000)
         self.errors = []  # browser console errors and uncaught page errors
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
@@ -129,7 +134,7 @@ class Notebook:
         workspace = f"test-{secrets.token_hex(4)}"
         tree = f"/tree/{path}" if path else ""
         self.page.goto(f"{url}/lab/workspaces/{workspace}{tree}?reset&token={token}")
-        self.page.wait_for_function(_KERNEL_IDLE if path else _APP_READY, timeout=120_000)
+        self.page.wait_for_function(_KERNEL_IDLE if path else _APP_READY)
 
     def screenshot(self, name, element=None):
         path = self.artifacts / f"{name}.png"
@@ -140,7 +145,7 @@ class Notebook:
         self.page.click(f"li.lm-MenuBar-item:has-text('{menu}')")
         self.page.click(f"li.lm-Menu-item:has-text('{item}')")
 
-    def run_all(self, timeout=600, stalled=15):
+    def run_all(self, timeout=900, stalled=30):
         """Run -> Run All Cells; return when the last code cell has run and the kernel is
         idle, or when the kernel has been idle for ``stalled`` seconds without another cell
         running (Run All stopped). (JupyterLab blanks the [*] prompts of queued cells once a
@@ -163,14 +168,14 @@ class Notebook:
 
     def views(self):
         """The slider views: output areas that hold a widget with controls and a figure."""
-        return self.page.locator(".jp-OutputArea-output .widget-vbox:has(> .widget-output)")
+        return self.page.locator(".jp-OutputArea-output .widget-vbox:has(> .widget-vbox > .widget-image)")
 
-    def validate(self, timeout=180):
+    def validate(self, timeout=SLOW):
         """Click the toolbar's Validate button; return the text of nbgrader's result dialog."""
+        deadline = time.monotonic() + timeout
         self.page.click(".jp-NotebookPanel-toolbar >> text=Validate")
         dialog = self.page.locator(".jp-Dialog")
-        dialog.wait_for(timeout=30_000)
-        deadline = time.monotonic() + timeout
+        dialog.wait_for(timeout=timeout * 1000)  # the dialog opens when the server has answered
         while "Validation Results" not in dialog.inner_text() and time.monotonic() < deadline:
             time.sleep(0.5)
         return dialog
@@ -183,7 +188,7 @@ class Notebook:
 
 def image_of(view):
     """The figure of a slider view as its PNG data URL (None while it is being redrawn)."""
-    image = view.locator(".widget-output img")
+    image = view.locator("img.widget-image")
     return image.first.get_attribute("src") if image.count() else None
 
 
@@ -191,7 +196,7 @@ def is_disabled(control):
     return control.locator(".noUi-target[disabled], button:disabled").count() > 0
 
 
-def change_control(page, view, control, button=None, timeout=30):
+def change_control(page, view, control, button=None, timeout=120):
     """Change one control of a view with real mouse input: drag a slider's handle, or click
     ``button`` of a row of toggle buttons. Returns (what changed, seconds until the figure
     changed, or None if it did not change within ``timeout`` seconds)."""
@@ -217,7 +222,7 @@ def change_control(page, view, control, button=None, timeout=30):
     try:
         page.wait_for_function(
             """([view, before]) => {
-                 const img = view.querySelector('.widget-output img');
+                 const img = view.querySelector('img.widget-image');
                  return img && img.complete && img.naturalWidth > 0 && img.src !== before;
                }""",
             arg=[view.element_handle(), before], timeout=timeout * 1000, polling="raf",

@@ -102,6 +102,41 @@ def test_explorer_redraws_with_the_new_settings():
     assert view.figure.axes[0].get_title() == f"{view.settings['lr']} 42" and view.message is None
 
 
+def test_explorer_shows_the_figure_as_an_image_with_its_caption_under_it(monkeypatch):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+
+    def draw(lr):
+        fig, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+        ax.plot([0, 1], [0, lr])
+        if lr > 0.9:
+            unfinished(lr)
+        return dlcourse.caption(fig, f"learning rate {lr:.1f} <b>")
+
+    view = dlcourse.Explorer(draw, lr=dlcourse.slider("lr", 0.5, 0.0, 1.0, 0.1))
+    assert Image.open(io.BytesIO(view.image.value)).size == (400, 300), "the PNG is the figure, not cropped"
+    assert "learning rate 0.5 &lt;b&gt;" in view.caption.value and view.picture_box.layout.width == "400px"
+    assert view.figure.texts[0].get_visible(), "the figure keeps its caption"
+    assert view.picture_box.layout.display is None and view.output.outputs == ()
+
+    view.controls["lr"].value = 1.0  # an unfinished function: a note instead of the figure
+    assert view.picture_box.layout.display == "none"
+    view.controls["lr"].value = 0.3
+    assert view.picture_box.layout.display is None and "0.3" in view.caption.value
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # while grading nothing is rendered
+    before = view.image.value
+    view.controls["lr"].value = 0.2
+    assert view.image.value is before and view.figure.axes[0].lines[0].get_ydata()[1] == pytest.approx(0.2)
+
+
 def test_explorer_shows_a_message_instead_of_a_traceback():
     view = dlcourse.Explorer(lambda lr: unfinished(lr), lr=dlcourse.slider("lr", 0.5, 0.0, 1.0, 0.1))
     assert view.figure is None and "'unfinished' is not implemented yet" in view.message
