@@ -7,7 +7,8 @@ arrays) as a small JSON file; later calls with the same key read the file instea
 must hold everything that changes the result: settings, seed, data, device and the source of
 the functions that train (``code_fingerprint``). Change any of them and the run happens again.
 
-- ``DLCOURSE_CACHE`` sets the folder (default: ``~/dlcourse-data/cache``).
+- ``DLCOURSE_CACHE`` sets the folder (default: ``cache`` in the data folder, that is
+  ``$DLCOURSE_DATA/cache`` or ``~/dlcourse-data/cache``).
 - ``clear_cache()`` deletes every stored run.
 - While nbgrader grades, the cache is neither read nor written: every run really happens.
 """
@@ -24,9 +25,10 @@ from dlcourse.budget import grading
 
 
 def cache_folder() -> Path:
-    """The folder of stored runs: $DLCOURSE_CACHE, or ~/dlcourse-data/cache."""
-    default = Path.home() / "dlcourse-data" / "cache"
-    return Path(os.environ.get("DLCOURSE_CACHE") or default).expanduser()
+    """The folder of stored runs: $DLCOURSE_CACHE, or cache/ in the data folder."""
+    from dlcourse.data import data_folder  # here, not at the top: dlcourse.data imports PyTorch
+
+    return Path(os.environ.get("DLCOURSE_CACHE") or data_folder() / "cache").expanduser()
 
 
 def code_fingerprint(*functions):

@@ -214,3 +214,13 @@ def test_no_short_messages_while_grading(monkeypatch):
         assert NotImplementedError not in shell.custom_exceptions
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_stored_runs_live_in_the_data_folder_unless_told_otherwise(monkeypatch, tmp_path):
+    from dlcourse.cache import cache_folder
+
+    monkeypatch.delenv("DLCOURSE_CACHE", raising=False)
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "data"))
+    assert cache_folder() == tmp_path / "data" / "cache"
+    monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "runs"))
+    assert cache_folder() == tmp_path / "runs"
