@@ -5,7 +5,8 @@
 N submissions (default 40: complete, half done, untouched, and every tenth one with a loop
 that runs into the cell time limit) are graded sequentially by plain nbgrader and by
 coursegrade (local Dask cluster, one worker per core) in fresh course folders; prints
-submissions per minute for both and their ratio, and where coursegrade's time per
+submissions per minute for both and their ratio (coursegrade also writes the feedback, so the
+plain way is timed with and without `nbgrader generate_feedback`), and where coursegrade's time per
 submission goes. With --cluster also through a scheduler and two workers started by hand
 (`dask scheduler`, `dask worker ADDRESS`). A measurement, not a test: other load on the
 machine inflates it.
@@ -120,13 +121,19 @@ def main(n, cluster, cell_timeout):
                                  plain_course, env)
         print(f"plain nbgrader autograde : {plain:7.1f} s  {60 * n / plain:6.1f} submissions/min  "
               f"CPU {plain_cpu / n:5.1f} s per submission, looping cells included ({load()})", flush=True)
+        # coursegrade also writes every student's feedback: the plain way needs a second command
+        feedback, _ = timed([str(BIN / "nbgrader"), "generate_feedback", SHEET], plain_course, env)
+        print(f"  + nbgrader generate_feedback: {feedback:5.1f} s, together {60 * n / (plain + feedback):6.1f} "
+              "submissions/min", flush=True)
         # (its CPU is read from its records below: kernels in the sandbox are not waited for by
         # this process tree, so the operating system's count for the command misses them)
         ours, _ = timed([str(BIN / "coursegrade"), SHEET, "--no-progress", f"--cell-timeout={cell_timeout:g}"],
                         ours_course, env)
         print(f"coursegrade (local Dask) : {ours:7.1f} s  {60 * n / ours:6.1f} submissions/min  "
-              f"ratio {plain / ours:.2f}x ({load()})", flush=True)
-        print(f"projected 300 submissions: plain {300 * plain / n / 60:.0f} min, coursegrade {300 * ours / n / 60:.0f} min")
+              f"ratio {plain / ours:.2f}x to plain autograde, {(plain + feedback) / ours:.2f}x to autograde + "
+              f"feedback ({load()})", flush=True)
+        print(f"projected 300 submissions: plain {300 * plain / n / 60:.0f} min (with feedback "
+              f"{300 * (plain + feedback) / n / 60:.0f} min), coursegrade {300 * ours / n / 60:.0f} min")
         breakdown(ours_course)
         if cluster:
             cluster_course = batch(tmp / "cluster", n)
