@@ -5,8 +5,9 @@
 Runs each solution notebook on its grading budget (the views do the same work in both modes),
 then changes every control of every view (a slider to its ends and middle, every option of a
 row of buttons) and times the redraw up to the finished PNG that the view sends to JupyterLab.
-The aim is 0.3 s per change, including the browser's part. Prints the times, the median and the slowest change per view; it is a
-measurement, not a test. The browser test prints the same figure seen from Chromium.
+The aim is 0.3 s per change, including the browser's part. Prints the times, the median and
+the slowest change per view; it is a measurement, not a test. The browser test prints the
+same figure seen from Chromium.
 """
 
 import statistics
@@ -17,13 +18,13 @@ sys.path.insert(0, "tests")
 import ipywidgets as widgets  # noqa: E402
 from nbtools import SHEETS, notebook, notebook_namespace  # noqa: E402
 
-import dlcourse.widgets  # noqa: E402
+from dlcourse import Explorer  # noqa: E402
 
 
 def new_values(control):
     """Values to move a control to, none of them its current one."""
     if isinstance(control, widgets.ToggleButtons):
-        values = [value for _, value in control._options_full]
+        values = [o[1] if isinstance(o, tuple) else o for o in control.options]  # (label, value) or value
     elif isinstance(control, widgets.FloatLogSlider):
         values = [control.base ** e for e in (control.min, (control.min + control.max) / 2, control.max)]
     else:
@@ -35,7 +36,7 @@ def new_values(control):
 def main(sheets):
     for sheet in sheets:
         ns = notebook_namespace(notebook(sheet), grading=True)
-        views = {name: v for name, v in ns.items() if isinstance(v, dlcourse.widgets.Explorer)}
+        views = {name: v for name, v in ns.items() if isinstance(v, Explorer)}
         for name, view in views.items():
             times = []
             for control_name, control in view.controls.items():

@@ -105,6 +105,7 @@ class Explorer:
             active = set(self.enabled(**self.settings))
             for name, control in self.controls.items():
                 control.disabled = name not in active
+        noted = self.message is not None  # the note of the last redraw is still shown
         self.figure, self.message = None, None
         self.status.value = "<i>working...</i>"
         try:
@@ -121,7 +122,8 @@ class Explorer:
             self.status.value = ""
             if self.figure is not None:
                 plt.close(self.figure)
-        self.output.clear_output()
+        if noted:
+            self.output.clear_output()
         if self.message is not None:
             with self.output:
                 print(self.message)

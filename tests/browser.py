@@ -20,6 +20,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 SLOW = 300  # seconds the browser waits for the server before a step counts as failed
+FIGURE_WAIT = 120  # seconds a view may take to show a new figure after a change
 
 # Debian's package; Playwright's own browser download is not used.
 CHROMIUM = os.environ.get("DLCOURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -196,7 +197,7 @@ def is_disabled(control):
     return control.locator(".noUi-target[disabled], button:disabled").count() > 0
 
 
-def change_control(page, view, control, button=None, timeout=120):
+def change_control(page, view, control, button=None, timeout=FIGURE_WAIT):
     """Change one control of a view with real mouse input: drag a slider's handle, or click
     ``button`` of a row of toggle buttons. Returns (what changed, seconds until the figure
     changed, or None if it did not change within ``timeout`` seconds)."""

@@ -23,7 +23,15 @@ import shutil
 import time
 
 import pytest
-from browser import CHROMIUM, Notebook, change_control, image_of, is_disabled, lab_server
+from browser import (
+    CHROMIUM,
+    FIGURE_WAIT,
+    Notebook,
+    change_control,
+    image_of,
+    is_disabled,
+    lab_server,
+)
 from nbtools import ROOT, SHEETS
 
 sync_playwright = pytest.importorskip(
@@ -163,7 +171,7 @@ def test_slider_views_render_and_answer_real_input(solution):
                 print(f"{sheet} view {v}, {name}: greyed out")
                 continue
             what, seconds = change_control(page, view, control, button)
-            timing = "figure unchanged after 120 s" if seconds is None else f"new figure after {seconds:.2f} s"
+            timing = f"figure unchanged after {FIGURE_WAIT} s" if seconds is None else f"new figure after {seconds:.2f} s"
             print(f"{sheet} view {v}, {name}: {what}; {timing}")
             notebook.screenshot(f"view{v}-{k}-{name.replace(' ', '_')}", view)
             if seconds is None:
