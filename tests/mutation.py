@@ -9,6 +9,11 @@ and records which test cells fail. Each mutant must
 * pass every test cell outside its task (one bug costs one task's points, not more).
 
 The unmutated solution must pass every test cell, so a failure is the mutant's doing.
+
+An ``Alternative`` is the opposite: a *correct* implementation that a careful student writes
+differently from the reference (a stable form, PyTorch's own algorithm, a loop instead of a
+vectorised expression). ``check_alternatives`` runs each the same way and asserts that it
+passes every test cell, visible and hidden: correct work never loses points.
 """
 
 import os
@@ -28,6 +33,14 @@ class Mutant:
     old: str  # text that occurs exactly once in that cell
     new: str  # what the student wrote instead
     task: tuple  # grade_ids of the test cells of the mutated function's task
+
+
+@dataclass(frozen=True)
+class Alternative:
+    name: str  # the correct variant in words, e.g. "softplus' as (1 + tanh(beta x / 2)) / 2"
+    cell: str  # grade_id of the solution cell that is changed
+    old: str  # text that occurs exactly once in that cell
+    new: str  # the student's correct alternative
 
 
 def _mutated_cells(nb, mutant):
@@ -106,6 +119,16 @@ def check_mutants(sheet, mutants):
         outside = failed - set(mutant.task)
         if outside:
             problems.append(f"{mutant.name!r} also fails {sorted(outside)} outside its task")
+    assert not problems, "\n".join(problems)
+
+
+def check_alternatives(sheet, alternatives):
+    """Assert that every correct alternative passes every test cell of the sheet."""
+    problems = []
+    for alternative in alternatives:
+        failed = failures(grade_in_process(sheet, alternative))
+        if failed:
+            problems.append(f"correct alternative {alternative.name!r} fails {sorted(failed)}")
     assert not problems, "\n".join(problems)
 
 
