@@ -75,9 +75,7 @@ def _user_threads():
 
 def readonly_paths():
     """What a notebook needs to run, read-only: Python, the environment, the helper package."""
-    import dlcourse
-
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(dlcourse.__file__).resolve().parent}
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), _helper_package()}
     for path in ("/etc/fonts", "/usr/share/fonts"):
         if Path(path).exists():
             paths.add(Path(path))
@@ -144,8 +142,17 @@ def kernel_environment(workdir):
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": os.environ.get("LANG", "C.UTF-8"),
+        # The kernel imports the same helper package as the grader (an editable install or a
+        # PYTHONPATH checkout would otherwise point it at another copy, or at none it can see).
+        "PYTHONPATH": str(_helper_package().parent),
     }
     return env
+
+
+def _helper_package():
+    import dlcourse
+
+    return Path(dlcourse.__file__).resolve().parent
 
 
 def prepare_workdir(workdir):
