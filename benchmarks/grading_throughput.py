@@ -129,7 +129,7 @@ def main(n, cluster, cell_timeout):
         # this process tree, so the operating system's count for the command misses them)
         ours, _ = timed([str(BIN / "coursegrade"), SHEET, "--no-progress", f"--cell-timeout={cell_timeout:g}"],
                         ours_course, env)
-        print(f"coursegrade (local Dask) : {ours:7.1f} s  {60 * n / ours:6.1f} submissions/min  "
+        print(f"coursegrade (no scheduler): {ours:7.1f} s  {60 * n / ours:6.1f} submissions/min  "
               f"ratio {plain / ours:.2f}x to plain autograde, {(plain + feedback) / ours:.2f}x to autograde + "
               f"feedback ({load()})", flush=True)
         print(f"projected 300 submissions: plain {300 * plain / n / 60:.0f} min (with feedback "

@@ -11,7 +11,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="coursegrade",
         description="Grade everything in autograde/submitted/ for one sheet: sandboxed, in parallel "
-                    "(Dask), resumable; writes nbgrader's gradebook, autograded notebooks, feedback "
+                    "(Dask for large batches), resumable; writes nbgrader's gradebook, autograded notebooks, feedback "
                     "and a class summary under autograde/.")
     parser.add_argument("sheet", help="the sheet (assignment) name, e.g. 01_sigmoid_softmax_gradient_descent")
     parser.add_argument("--course", default=".", help="the course folder (with nbgrader_config.py); default: here")
@@ -27,7 +27,7 @@ def main(argv=None):
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from coursegrade.coordinator import grade
+    from coursegrade.coordinator import CourseError, grade
 
     if not bubblewrap():
         print("WARNING: bubblewrap (bwrap) is not available: student code will run WITHOUT a sandbox, "
@@ -37,6 +37,9 @@ def main(argv=None):
     try:
         outcome = grade(os.path.abspath(args.course), args.sheet, scheduler=args.scheduler, workers=args.workers,
                         limits=limits, force=args.force, progress=not args.no_progress, students=args.student)
+    except CourseError as error:
+        print(f"coursegrade: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted: what was graded is kept; run the same command again to finish", file=sys.stderr)
         return 130

@@ -4,11 +4,17 @@
 each (its files and the sheet spec, nothing else) to ``worker.grade_submission`` through Dask
 (a LocalCluster sized to this machine, or an existing cluster), and for each result that
 comes back writes, in this order: the gradebook (nbgrader's Gradebook API, so formgrader and
-``nbgrader export`` work as usual), the autograded notebook, the feedback HTML (nbgrader's
-generate_feedback with the hidden-test filter) and finally a small record of what was graded.
+``nbgrader export`` work as usual), the autograded notebook with the submission's other files (timestamp, submission secret,
+images, data: what ``nbgrader release_feedback`` and the feedback need), the feedback HTML
+(nbgrader's generate_feedback with the hidden-test filter) and finally a small record of what
+was graded.
 That record makes runs resumable: a submission whose files and sheet are unchanged since its
 record was written is not graded again; anything interrupted before its record is graded on
 the next run. The gradebook is backed up before every run.
+
+A small batch (up to ``SMALL_BATCH`` per local worker) is graded without a Dask cluster: each
+submission in its own process forked from this one (the same ``grade_submission`` and sandbox),
+so that regrading one late submission does not wait for a cluster to start.
 """
 
 import datetime
@@ -25,7 +31,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.utils import compute_checksum, determine_grade
+from nbgrader.utils import compute_checksum, determine_grade, find_all_files
 from traitlets.config.loader import PyFileConfigLoader
 
 from coursegrade import spec as sheet_spec
@@ -33,6 +39,11 @@ from coursegrade.sandbox import Limits
 from coursegrade.worker import grade_submission, input_hash
 
 MAX_SUBMISSION_BYTES = 50 * 2**20
+SMALL_BATCH = 4  # submissions per local worker up to which no Dask cluster is started
+
+
+class CourseError(Exception):
+    """A problem with the course set-up that the teacher must fix first (one plain message)."""
 
 
 class Course:
@@ -130,6 +141,22 @@ def write_gradebook(course, sheet, student, result, submitted_folder):
         gb.db.commit()
 
 
+def copy_other_files(course, sheet, student, submitted_folder):
+    """The submission's files besides its notebooks (timestamp.txt and submission_secret.txt,
+    which ``nbgrader release_feedback`` needs, images, data) into autograded/, then the
+    sheet's own files from the source folder over them, as ``nbgrader autograde`` does;
+    ``nbgrader generate_feedback`` copies them on into feedback/. Symbolic links are skipped
+    (a link in a submission must not copy a teacher's file into feedback)."""
+    target = course.folder("autograded", student, sheet)
+    source = Path(course.coursedir.format_path(course.coursedir.source_directory, ".", sheet))
+    ignore = list(course.coursedir.ignore) + ["*.ipynb"]
+    for folder in (Path(submitted_folder), source):
+        for name in find_all_files(str(folder), ignore) if folder.is_dir() else []:
+            path = Path(name)  # os.walk does not enter linked folders
+            if not path.is_symlink() and path.is_file() and path.stat().st_size <= MAX_SUBMISSION_BYTES:
+                _atomic_write(target / path.relative_to(folder), path.read_bytes())
+
+
 def write_feedback(course, sheet, student):
     """nbgrader's own generate_feedback for one student (its preprocessors, configured in
     nbgrader_config.py, remove hidden tests and reference code)."""
@@ -171,6 +198,7 @@ def store(course, sheet, student, folder, result):
     write_gradebook(course, sheet, student, result, folder)
     for nb_name, graded in result["notebooks"].items():
         _atomic_write(course.folder("autograded", student, sheet) / f"{nb_name}.ipynb", graded["notebook"])
+    copy_other_files(course, sheet, student, folder)
     timing["gradebook"], timing["gradebook_cpu"] = time.monotonic() - begin, time.process_time() - cpu
     begin, cpu = time.monotonic(), time.process_time()
     feedback_error = write_feedback(course, sheet, student) if result["notebooks"] else "nothing to show"
@@ -184,6 +212,23 @@ def already_graded(course, sheet, student, digest):
         return json.loads(marker.read_text()).get("input_hash") == digest
     except (OSError, ValueError):
         return False
+
+
+def check_sheet(course, sheet):
+    """Stop with one message (CourseError) when the sheet has no source or no generated release."""
+    source = Path(course.coursedir.format_path(course.coursedir.source_directory, ".", sheet))
+    release = Path(course.coursedir.format_path(course.coursedir.release_directory, ".", sheet))
+    notebooks = sorted(p.name for p in source.glob("*.ipynb")) if source.is_dir() else []
+    if not notebooks:
+        known = sorted(p.parent.name for p in source.parent.glob("*/*.ipynb"))
+        raise CourseError(f"there is no sheet '{sheet}' in {source.parent}" + (
+            f" (sheets there: {', '.join(known)})" if known else ""))
+    missing = [name for name in notebooks if not (release / name).is_file()]
+    if missing:
+        raise CourseError(
+            f"the release of '{sheet}' was not generated ({release / missing[0]} is missing): "
+            f"run `nbgrader generate_assignment {sheet}` (or `make release`) in {course.root}, "
+            "then coursegrade again")
 
 
 def _client(scheduler, workers):
@@ -200,19 +245,94 @@ def _client(scheduler, workers):
     return Client(cluster), cluster
 
 
-def grade(course_root, sheet, scheduler=None, workers=None, limits=None, force=False, progress=True,
-          students=None, log=print):
-    """Grade every collected submission of a sheet; returns {"graded", "skipped", "results"}."""
+KILLED = "grading this submission stopped a grading worker twice "
+
+
+def _on_dask(jobs, scheduler, workers):
+    """Grade through Dask; yields (job, result or None, why it failed)."""
     from distributed import as_completed
     from distributed.client import FutureCancelledError
 
+    client, cluster = _client(scheduler, workers)
+    try:
+        futures = {}
+        for job in jobs:
+            key = (f"coursegrade-{job['payload']['spec']['sheet']}-{job['student']}-"
+                   f"{hashlib.sha256(repr(sorted(job['files'])).encode()).hexdigest()[:8]}-{time.time_ns()}")
+            futures[client.submit(grade_submission, job["payload"], key=key, pure=False)] = job
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result(), None
+            except FutureCancelledError:
+                continue
+            except Exception as error:  # KilledWorker after repeated worker deaths, or a lost scheduler
+                yield futures[future], None, (KILLED if type(error).__name__ == "KilledWorker"
+                                              else f"grading failed ({type(error).__name__}: {error}) ")
+    finally:
+        client.close()
+        if cluster:
+            cluster.close()
+
+
+def _child(payload, writer):
+    try:
+        writer.send(grade_submission(payload))
+    finally:
+        writer.close()
+
+
+def _in_processes(jobs, workers):
+    """Grade without a cluster: each submission in a process forked from this one, at most
+    ``workers`` at a time; one whose process dies is tried once more, then given up."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    queue, running = [(job, 0) for job in jobs], {}
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                job, tries = queue.pop(0)
+                reader, writer = context.Pipe(duplex=False)
+                process = context.Process(target=_child, args=(job["payload"], writer), daemon=True)
+                process.start()
+                writer.close()
+                running[reader] = (process, job, tries)
+            for reader in wait(list(running)):
+                process, job, tries = running.pop(reader)
+                try:
+                    result = reader.recv()
+                except (EOFError, OSError):
+                    result = None
+                reader.close()
+                process.join()
+                if result is not None:
+                    yield job, result, None
+                elif tries == 0:
+                    queue.append((job, 1))
+                else:
+                    yield job, None, KILLED
+    finally:
+        for process, _, _ in running.values():
+            process.kill()
+            process.join()
+
+
+def grade(course_root, sheet, scheduler=None, workers=None, limits=None, force=False, progress=True,
+          students=None, log=print):
+    """Grade every collected submission of a sheet; returns {"graded", "skipped", "results"}."""
     course = Course(course_root)
+    check_sheet(course, sheet)
     (course.state / sheet).mkdir(parents=True, exist_ok=True)
     backup = backup_gradebook(course)
     if backup:
         log(f"gradebook backed up to {backup.relative_to(course.root)}")
     sheet_spec.ensure_assignment(course.root, sheet, course.db_url)
-    spec = sheet_spec.build(course.root, sheet, course.db_url, course.coursedir.release_directory)
+    try:
+        spec = sheet_spec.build(course.root, sheet, course.db_url, course.coursedir.release_directory)
+    except FileNotFoundError as error:
+        raise CourseError(f"the release of '{sheet}' does not match the gradebook ({error.filename} is missing): "
+                          f"run `nbgrader generate_assignment {sheet} --force`, then coursegrade again") from None
     limits = (limits or Limits()).as_dict()
     pending, skipped = [], 0
     for student, folder in course.submissions(sheet):
@@ -222,43 +342,35 @@ def grade(course_root, sheet, scheduler=None, workers=None, limits=None, force=F
         if not force and already_graded(course, sheet, student, input_hash(files, spec["hash"])):
             skipped += 1
             continue
-        pending.append((student, folder, files))
+        pending.append({"student": student, "folder": folder, "files": files,
+                        "payload": {"student": student, "spec": spec, "files": files, "limits": limits}})
     log(f"{sheet}: {len(pending)} to grade, {skipped} already graded and unchanged")
     results = {}
     if not pending:
         return {"graded": 0, "skipped": skipped, "results": results}
-    client, cluster = _client(scheduler, workers)
+    local = workers or os.cpu_count() or 1
+    if scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or len(pending) > SMALL_BATCH * local:
+        runs = _on_dask(pending, scheduler, workers)
+    else:
+        runs = _in_processes(pending, min(local, len(pending)))
     bar = None
-    try:
-        futures = {}
-        for student, folder, files in pending:
-            payload = {"student": student, "spec": spec, "files": files, "limits": limits}
-            key = f"coursegrade-{sheet}-{student}-{hashlib.sha256(repr(sorted(files)).encode()).hexdigest()[:8]}-{time.time_ns()}"
-            futures[client.submit(grade_submission, payload, key=key, pure=False)] = (student, folder, files)
-        if progress:
-            from tqdm.auto import tqdm
+    if progress:
+        from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(futures), unit="submission", desc=f"grading {sheet}", file=sys.stderr)
-        for future in as_completed(futures):
-            student, folder, files = futures[future]
-            try:
-                result = future.result()
-            except FutureCancelledError:
-                continue
-            except Exception as error:  # KilledWorker after repeated worker deaths, or a lost scheduler
-                reason = ("grading this submission stopped a grading worker twice "
-                          if type(error).__name__ == "KilledWorker" else f"grading failed ({type(error).__name__}: {error}) ")
-                result = failed_result(student, sheet, files, spec, reason + "; it was graded as failed.")
-            store(course, sheet, student, folder, result)
+        bar = tqdm(total=len(pending), unit="submission", desc=f"grading {sheet}", file=sys.stderr)
+    try:
+        for job, result, failure in runs:
+            student = job["student"]
+            if result is None:
+                result = failed_result(student, sheet, job["files"], spec, failure + "; it was graded as failed.")
+            store(course, sheet, student, job["folder"], result)
             results[student] = result
             if bar:
                 bar.update(1)
     finally:
+        runs.close()
         if bar:
             bar.close()
-        client.close()
-        if cluster:
-            cluster.close()
     from coursegrade.summary import write_summary
 
     html = write_summary(course, sheet)

@@ -3,24 +3,36 @@ nbgrader_config.py (autograde/exchange/) and two students:
 
 teacher releases the sheet; both students fetch it; ada submits the untouched release on
 time and then, after the due date, her completed sheet (late); bob submits a half-done sheet;
-the teacher collects, autogrades, generates and releases feedback; each student fetches
-feedback and gets only feedback on their own (collected) submission.
+the teacher collects, grades with `coursegrade` (as the README says), generates feedback
+again (as after grading written answers by hand) and releases it; each student fetches
+feedback and gets only feedback on their own (collected) submission. The sheet carries an
+image beside its notebook (as many assignments do): it must reach every student's feedback
+folder, as with plain nbgrader.
 
 The students work in their own folders with their own nbgrader settings (exchange folder,
 course id, their id, their cache), as they would in their home folders on a shared machine.
 """
 
+import subprocess
 import time
 from datetime import UTC, datetime
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from nbtools import SHEETS, fill, is_code_answer, notebook, run_nbgrader
+from nbtools import BIN, SHEETS, fill, is_code_answer, notebook, run_nbgrader
 from test_course import make_course
 
 SHEET = SHEETS[0]
 COURSE_ID = "deep-learning-sheets"  # nbgrader_config.py
+IMAGE = "figures/network.png"  # an assignment's other file, beside the notebook
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+def coursegrade(*args, cwd):
+    """`coursegrade` as the teacher runs it (README, step 6)."""
+    return subprocess.run([str(BIN / "coursegrade"), *args, "--no-progress"], cwd=cwd, capture_output=True, text=True)
 
 
 def student_home(base, name, exchange):
@@ -47,6 +59,9 @@ def round_trip(tmp_path_factory):
     base = tmp_path_factory.mktemp("exchange")
     (base / "course").mkdir()
     course = make_course(base / "course", [SHEET])
+    (course / "solutions" / SHEET / IMAGE).parent.mkdir()
+    (course / "solutions" / SHEET / IMAGE).write_bytes(PNG)
+    run_nbgrader("generate_assignment", SHEET, "--force", cwd=course)
     exchange = course / "autograde" / "exchange"
     assert exchange.is_dir(), "nbgrader_config.py should create the course-local exchange folder"
 
@@ -69,8 +84,9 @@ def round_trip(tmp_path_factory):
 
     # Both students are the same operating-system user here, which collect would warn about.
     run_nbgrader("collect", SHEET, "--CollectApp.check_owner=False", cwd=course)
-    run_nbgrader("autograde", SHEET, cwd=course)
-    run_nbgrader("generate_feedback", SHEET, cwd=course)
+    graded = coursegrade(SHEET, cwd=course)
+    assert graded.returncode == 0, f"coursegrade failed:\n{graded.stdout}\n{graded.stderr}"
+    run_nbgrader("generate_feedback", SHEET, "--force", cwd=course)  # README: after grading by hand
     run_nbgrader("release_feedback", SHEET, cwd=course)
     for home in (ada, bob):
         run_nbgrader("fetch_feedback", SHEET, cwd=home)
@@ -111,3 +127,24 @@ def test_formgrader_sees_a_working_exchange(round_trip):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     assert not api.exchange_missing and api.exchange_is_functional
+
+
+def test_grading_keeps_the_files_feedback_needs(round_trip):
+    """coursegrade writes the submission's timestamp and secret (release_feedback reads them)
+    and the assignment's image into autograded/, and generate_feedback copies them on."""
+    course, homes = round_trip
+    for name in homes:
+        for kind in ("autograded", "feedback"):
+            folder = course / "autograde" / kind / name / SHEET
+            for file in ("timestamp.txt", "submission_secret.txt", IMAGE):
+                assert (folder / file).is_file(), f"{kind}/{name}/{SHEET}/{file} is missing"
+            assert (folder / IMAGE).read_bytes() == PNG
+
+
+def test_coursegrade_without_a_release_says_what_to_run(tmp_path):
+    course = make_course(tmp_path, [SHEET])
+    (course / "notebooks" / SHEET / f"{SHEET}.ipynb").unlink()
+    done = coursegrade(SHEET, cwd=course)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert f"nbgrader generate_assignment {SHEET}" in done.stderr, done.stderr
