@@ -48,3 +48,14 @@ grade: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV)
+
+# A course hub on 127.0.0.1 for a try-out (README, "A course hub"): JupyterHub with a teacher and
+# three students, nbgrader's extensions, a shared exchange; the proxy comes from npm into hub/.
+.PHONY: hub
+hub: $(VENV)/.installed hub/node_modules/.installed
+	$(BIN)/python hub/start.py
+
+hub/node_modules/.installed: hub/package.json
+	@command -v npm >/dev/null || { echo "make hub needs npm (Node.js): apt-get install npm"; exit 2; }
+	cd hub && npm install --no-audit --no-fund
+	touch $@

@@ -1,0 +1,10 @@
+"""Every student's global nbgrader settings on the course hub (JUPYTER_CONFIG_PATH points
+here): the course id and the shared exchange, for the Assignments panel and `nbgrader fetch_assignment`,
+`submit` and `fetch_feedback` in a terminal."""
+
+import os
+
+c = get_config()  # noqa: F821  (nbgrader provides get_config)
+
+c.CourseDirectory.course_id = "deep-learning-sheets"
+c.Exchange.root = os.environ.get("DLCOURSE_EXCHANGE", "/srv/nbgrader/exchange")
