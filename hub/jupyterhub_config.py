@@ -55,6 +55,9 @@ def environment(spawner):
         "DLCOURSE_EXCHANGE": str(STATE / "exchange"),
         "HOME": home(spawner),
         **{k: os.environ[k] for k in ("DLCOURSE_MIRROR", "DLCOURSE_DATA", "DLCOURSE_BUDGET") if k in os.environ},
+        # all accounts as one system user: nbgrader's settings then use the hub login (hub/student/,
+        # hub/teacher/course_nbgrader_config.py)
+        **({} if SYSTEM_USERS else {"DLCOURSE_HUB_ONE_USER": "1"}),
     }
 
 

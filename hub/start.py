@@ -60,7 +60,7 @@ def prepare(state):
         as_user.prepare_shim(state / "python-shim")
     exchange = state / "exchange"
     exchange.mkdir(exist_ok=True)
-    exchange.chmod(0o777)  # nbgrader: everybody writes there; nbgrader sets the folders below
+    exchange.chmod(0o1777)  # nbgrader: everybody writes there (sticky: nobody renames what is not theirs)
     for user in [TEACHER, *STUDENTS]:
         folder = home(state, user)
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,7 @@ def main(argv):
     port = os.environ.get("DLCOURSE_HUB_PORT", "8000")
     print(f"\nThe course hub: http://127.0.0.1:{port}/\n"
           f"  teacher:  {TEACHER} (Formgrader: Nbgrader -> Formgrader; the course is in ~/course)\n"
-          f"  students: {', '.join(STUDENTS)} (Assignments panel: Nbgrader -> Assignments)\n"
+          f"  students: {', '.join(STUDENTS)} (Nbgrader -> Assignment List)\n"
           f"  password of every account: {password}\n"
           f"  state (homes, exchange, hub database): {state}\n"
           "Stop it with Ctrl-C.\n", flush=True)

@@ -361,6 +361,10 @@ def test_students_cannot_reach_other_work_or_the_course(hub, round_trip):
                    json.dumps([("list", str(exchange / "outbound" / SHEET))]))
     assert set(json.loads(done.stdout).values()) == {"allowed"}
     assert submission.name.split("+")[0] in STUDENTS
+    # Nor move the teacher's course folder in the exchange aside (the exchange is sticky).
+    moved = as_user(STUDENTS[1], state, str(BIN / "python"), "-c",
+                    f"import os; os.rename({str(exchange)!r}, {str(exchange) + '-moved'!r})", check=False)
+    assert moved.returncode != 0 and "PermissionError" in moved.stderr, moved.stderr
     api = round_trip["api"]
     assert api["own home"] == 200, "the contents API check itself does not work"
     leaks = {what: status for what, status in api.items() if what != "own home" and status == 200}
