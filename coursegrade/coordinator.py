@@ -1,16 +1,16 @@
 """The coordinator: the only process that writes grading results.
 
 ``grade(course, sheet)`` finds the submissions in ``autograde/submitted/*/<sheet>/``, sends
-each (its files and the sheet spec, nothing else) to ``worker.grade_submission`` through Dask
-(a LocalCluster sized to this machine, or an existing cluster), and for each result that
+each (its files and the sheet spec, nothing else) to ``worker.grade_submission`` (through Dask:
+a LocalCluster sized to this machine or an existing cluster; see below for small batches), and for each result that
 comes back writes, in this order: the gradebook (nbgrader's Gradebook API, so formgrader and
-``nbgrader export`` work as usual), the autograded notebook with the submission's other files (timestamp, submission secret,
-images, data: what ``nbgrader release_feedback`` and the feedback need), the feedback HTML
-(nbgrader's generate_feedback with the hidden-test filter) and finally a small record of what
-was graded.
-That record makes runs resumable: a submission whose files and sheet are unchanged since its
-record was written is not graded again; anything interrupted before its record is graded on
-the next run. The gradebook is backed up before every run.
+``nbgrader export`` work as usual), the autograded notebook with the submission's other files
+(timestamp, submission secret, images, data: what ``nbgrader release_feedback`` and the
+feedback need), the feedback HTML (nbgrader's generate_feedback with the hidden-test filter)
+and finally a small record of what was graded. That record makes runs resumable: a
+submission whose files and sheet are unchanged since its record was written is not graded
+again; anything interrupted before its record is graded on the next run. The gradebook is
+backed up before every run.
 
 A small batch (up to ``SMALL_BATCH`` per local worker) is graded without a Dask cluster: each
 submission in its own process forked from this one (the same ``grade_submission`` and sandbox),

@@ -15,6 +15,7 @@ Skipped (with a message) without jupyterhub, the proxy (`make hub` installs it),
 Playwright or root (system users).
 """
 
+import contextlib
 import json
 import os
 import pwd
@@ -105,7 +106,10 @@ def hub():
         os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None
         log.close()
         for user in (TEACHER, *STUDENTS):
-            subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)  # this test's own users only
+            left = subprocess.run(["ps", "-o", "pid=", "-u", user], capture_output=True, text=True).stdout.split()
+            for pid in left:  # anything of this test's own users that outlived the hub
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
             subprocess.run(["userdel", "-r", user], capture_output=True)
         shutil.rmtree(state, ignore_errors=True)
 
