@@ -14,15 +14,23 @@ Where the files come from (settings are environment variables, see the README):
   classrooms without internet. Archives in a folder are copied, from a URL downloaded, into
   the data folder; torchvision checks their md5 sums either way.
 
+MNIST and FashionMNIST archives in a folder (the data folder, a mirror folder, or Debian's
+``/usr/share/datasets/fashion-mnist`` from the package ``dataset-fashion-mnist``) may also be
+recompressed, and a folder may hold one set's four archives without the ``<set>/raw/`` layout:
+such an archive is accepted when its unpacked file has the md5 sum of the official file.
+
 If a data set is neither in the data folder nor downloadable, you get one message that says
 what to do. While nbgrader grades, a small synthetic stand-in of the same shapes and classes
 is used instead, so grading needs no data and no network.
 """
 
 import functools
+import gzip
+import hashlib
 import os
 import shutil
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +45,28 @@ DATASETS = {
     "cifar10": ("CIFAR10", (3, 32, 32), 10),
 }
 STAND_IN_SIZE = {"train": 600, "test": 200}  # images per split while grading
+# md5 sums of the official IDX files, unpacked. torchvision checks the .gz archives, whose sums
+# change when a file is recompressed (as in Debian's dataset-fashion-mnist); these do not.
+# MNIST's: unpacked from the archives with torchvision's sums. FashionMNIST's: unpacked from
+# Debian's archives, whose deflate streams have exactly the official archives' lengths (these
+# differ only by the file name in the gzip header), and equal to the sums other projects list
+# beside the official archive sums.
+IDX_MD5 = {
+    "MNIST": {
+        "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+        "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+        "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+        "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+    },
+    "FashionMNIST": {
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    },
+}
+# Folders where system packages put a data set's archives (four .gz files side by side).
+SYSTEM_FOLDERS = {"FashionMNIST": [Path("/usr/share/datasets/fashion-mnist")]}  # Debian: dataset-fashion-mnist
 
 
 class DataUnavailable(RuntimeError):
@@ -106,20 +136,25 @@ def _torchvision_dataset(key, split, root):
 
     base = getattr(datasets, DATASETS[key][0])
     mirror = mirror_url()
-    overrides = {}
+    folder = None  # the mirror when it is a folder
     if mirror and mirror.startswith("file://"):
-        _copy_from_folder(base, Path(urllib.request.url2pathname(mirror.removeprefix("file://"))), root)
-    elif mirror and key == "cifar10":
+        folder = Path(urllib.request.url2pathname(mirror.removeprefix("file://")))
+    overrides, refused = {}, []
+    if base.__name__ in IDX_MD5:  # MNIST and FashionMNIST: unpacked here, checked by content
+        refused = _unpack_verified(base, root, folder)
+    elif folder:
+        _copy_from_folder(base, folder, root)
+    if mirror and not folder and key == "cifar10":
         overrides["url"] = mirror + base.filename
-    elif mirror:  # MNIST and FashionMNIST try a list of mirrors in turn
+    elif mirror and not folder:  # MNIST and FashionMNIST try a list of mirrors in turn
         overrides["mirrors"] = [f"{mirror}{base.__name__}/raw/", *base.mirrors]
     # A subclass with the same name keeps torchvision's folder layout (root/MNIST/raw, ...).
     dataset_class = type(base.__name__, (base,), overrides)
     try:
-        # torchvision checks the md5 sum of every archive before it extracts it.
+        # torchvision checks the md5 sum of every archive it downloads before it extracts it.
         return dataset_class(str(root), train=(split == "train"), download=True)
     except Exception as exc:  # offline, wrong mirror, corrupted archive, ...
-        raise DataUnavailable(_missing_message(base, root, mirror, exc)) from exc
+        raise DataUnavailable(_missing_message(base, root, mirror, exc, refused)) from exc
 
 
 def _archives(base):
@@ -140,14 +175,52 @@ def _copy_from_folder(base, mirror, root):
             partial.replace(target)
 
 
-def _missing_message(base, root, mirror, exc):
+def _unpack_verified(base, root, mirror):
+    """MNIST or FashionMNIST: unpack each archive that is not unpacked yet from the first folder
+    that has an official one (the data folder, the mirror folder in either layout, the system
+    folders) into root/<set>/raw, where torchvision reads the unpacked files. An archive counts as
+    official when its md5 sum is torchvision's or its unpacked file's is the official file's
+    (a recompressed archive). Returns the archives refused."""
+    raw = root / base.__name__ / "raw"
+    folders = [raw, *([mirror / base.__name__ / "raw", mirror] if mirror else []), *SYSTEM_FOLDERS.get(base.__name__, [])]
+    refused = []
+    for archive, archive_md5 in base.resources:
+        target = raw / archive.removesuffix(".gz")
+        for source in (folder / archive for folder in folders):
+            if target.exists():
+                break
+            if source.is_file():
+                content = _official_content(source, archive_md5, IDX_MD5[base.__name__].get(target.name))
+                if content is None:
+                    refused.append(source)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    partial = target.with_name(target.name + ".part")
+                    partial.write_bytes(content)
+                    partial.replace(target)
+    return refused
+
+
+def _official_content(archive, archive_md5, content_md5):
+    """The unpacked content of a .gz archive if the archive or its content is official, else None."""
+    packed = archive.read_bytes()
+    try:
+        content = gzip.decompress(packed)
+    except (OSError, EOFError, zlib.error):  # not gzip, cut off, damaged
+        return None
+    official = hashlib.md5(packed).hexdigest() == archive_md5 or hashlib.md5(content).hexdigest() == content_md5
+    return content if official else None
+
+
+def _missing_message(base, root, mirror, exc, refused=()):
     archives = _archives(base)
     where = root / archives[0].parent
     files = archives[0].name if len(archives) == 1 else "the four .gz archives"
     tried = f"the mirror {mirror} and " if mirror else ""
+    rejected = f"Not the official files (md5 sums differ), so not used: {', '.join(map(str, refused))}. " if refused else ""
     return (
         f"{base.__name__} is not in {root} and could not be downloaded from {tried}the internet "
-        f"({type(exc).__name__}: {exc}). Either connect to the internet and run the cell again, "
+        f"({type(exc).__name__}: {exc}). {rejected}Either connect to the internet and run the cell again, "
         f"or put {files} into {where} (set DLCOURSE_DATA to use another folder), or set "
         f"DLCOURSE_MIRROR to the folder or URL your teacher gives you."
     )

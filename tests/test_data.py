@@ -1,6 +1,7 @@
 """The data layer: real loading through torchvision from tiny archives the tests write
-themselves, the mirror setting, the message for missing data, the grading stand-in, and the
-real MNIST archives when the machine has them (DLCOURSE_MIRROR, as CI sets it)."""
+themselves, the mirror setting, recompressed archives checked by their content, the message
+for missing data, the grading stand-in, the real MNIST archives when the machine has them
+(DLCOURSE_MIRROR, as CI sets it) and the real FashionMNIST of Debian's dataset-fashion-mnist."""
 
 import gzip
 import hashlib
@@ -31,6 +32,7 @@ def full_mode(monkeypatch, tmp_path):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("DLCOURSE_MIRROR", raising=False)
     monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(data, "SYSTEM_FOLDERS", {})  # the tests' own files only
     data._load_real.cache_clear()
     yield
     data._load_real.cache_clear()
@@ -118,6 +120,62 @@ def test_a_corrupted_archive_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_MIRROR", str(tmp_path / "mirror"))
     with pytest.raises(data.DataUnavailable):
         data.load_dataset("mnist")
+
+
+def recompressed(written_raw, folder, monkeypatch, name="FashionMNIST"):
+    """The archives of written_raw recompressed (another level and time stamp, as a packager
+    does) into folder, side by side without the <set>/raw layout; the official unpacked md5
+    sums become those of the tiny files. Returns the new archives."""
+    folder.mkdir(parents=True, exist_ok=True)
+    official = {}
+    for archive in sorted(written_raw.glob("*.gz")):
+        content = gzip.decompress(archive.read_bytes())
+        official[archive.name.removesuffix(".gz")] = hashlib.md5(content).hexdigest()
+        (folder / archive.name).write_bytes(gzip.compress(content, compresslevel=1, mtime=0))
+    monkeypatch.setitem(data.IDX_MD5, name, official)
+    archives = sorted(folder.glob("*.gz"))
+    assert not set(hashlib.md5(a.read_bytes()).hexdigest() for a in archives) & {md5 for _, md5 in getattr(datasets, name).resources}
+    return archives
+
+
+def test_recompressed_archives_in_a_flat_mirror_folder(tmp_path, monkeypatch):
+    written = tiny_mnist(tmp_path / "official", "FashionMNIST", monkeypatch)
+    recompressed(tmp_path / "official" / "FashionMNIST" / "raw", tmp_path / "debian", monkeypatch)
+    monkeypatch.setenv("DLCOURSE_MIRROR", str(tmp_path / "debian"))  # like /usr/share/datasets/fashion-mnist
+    images, labels = data.load_dataset("fashion-mnist", "train")
+    assert labels.tolist() == written["train"][1].tolist()
+    assert torch.allclose(images[:, 0] * 255, torch.from_numpy(written["train"][0]).float())
+    assert data.load_dataset("fashion-mnist", "test")[0].shape == (5, 1, 28, 28)
+
+
+def test_recompressed_archives_in_the_data_folder_and_a_system_folder(tmp_path, monkeypatch):
+    written = tiny_mnist(tmp_path / "official", "FashionMNIST", monkeypatch)
+    recompressed(tmp_path / "official" / "FashionMNIST" / "raw", tmp_path / "data" / "FashionMNIST" / "raw", monkeypatch)
+    _, labels = data.load_dataset("fashion-mnist", "test")  # a teacher copied the package's files
+    assert labels.tolist() == written["test"][1].tolist()
+    data._load_real.cache_clear()
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "other"))
+    monkeypatch.setattr(data, "SYSTEM_FOLDERS", {"FashionMNIST": [tmp_path / "data" / "FashionMNIST" / "raw"]})
+    _, labels = data.load_dataset("fashion-mnist", "test")  # found without any setting
+    assert labels.tolist() == written["test"][1].tolist()
+    monkeypatch.setattr(datasets.MNIST, "mirrors", ["http://invalid.invalid/"])
+    monkeypatch.setenv("DLCOURSE_MIRROR", str(tmp_path / "data" / "FashionMNIST" / "raw"))
+    with pytest.raises(data.DataUnavailable):  # the same file names, but not MNIST's content
+        data.load_dataset("mnist", "test")
+
+
+def test_a_recompressed_archive_with_other_content_is_refused(tmp_path, monkeypatch):
+    tiny_mnist(tmp_path / "official", "FashionMNIST", monkeypatch)
+    archives = recompressed(tmp_path / "official" / "FashionMNIST" / "raw", tmp_path / "debian", monkeypatch)
+    labels = next(a for a in archives if a.name == "train-labels-idx1-ubyte.gz")
+    content = bytearray(gzip.decompress(labels.read_bytes()))
+    content[-1] = (content[-1] + 1) % 10  # one label changed, still a valid IDX file
+    labels.write_bytes(gzip.compress(bytes(content)))
+    monkeypatch.setenv("DLCOURSE_MIRROR", str(tmp_path / "debian"))
+    with pytest.raises(data.DataUnavailable) as info:
+        data.load_dataset("fashion-mnist", "train")
+    assert f"not used: {labels}" in str(info.value)
+    assert not (tmp_path / "data" / "FashionMNIST" / "raw" / "train-labels-idx1-ubyte").exists()
 
 
 def test_missing_data_says_what_to_do(tmp_path, monkeypatch):
@@ -238,6 +296,31 @@ def test_real_mnist_through_the_mirror(monkeypatch):
     assert 0 <= test_images.min() and test_images.max() == 1
     # There really are pixels that are blank in every training image (sheet 02 uses this).
     assert int((images.amax(dim=0) == 0).sum()) > 50
+
+
+# ----------------------------------------------------------------------------- real FashionMNIST
+
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.skipif(not (DEBIAN_FASHION / "train-images-idx3-ubyte.gz").exists(),
+                    reason="install the Debian package dataset-fashion-mnist for the real FashionMNIST")
+@pytest.mark.parametrize("how", ["system folder", "mirror"])
+def test_real_fashion_mnist_from_the_debian_package(how, monkeypatch):
+    from torchvision.datasets import FashionMNIST
+
+    packed = {a.name: hashlib.md5(a.read_bytes()).hexdigest() for a in DEBIAN_FASHION.glob("*.gz")}
+    assert not set(packed.values()) & {md5 for _, md5 in FashionMNIST.resources}, "recompressed: torchvision refuses them"
+    if how == "mirror":
+        monkeypatch.setenv("DLCOURSE_MIRROR", str(DEBIAN_FASHION))
+    else:
+        monkeypatch.setattr(data, "SYSTEM_FOLDERS", {"FashionMNIST": [DEBIAN_FASHION]})
+    monkeypatch.setattr(FashionMNIST, "mirrors", ["http://invalid.invalid/"])  # never the internet
+    images, labels = data.load_dataset("fashion-mnist", "train")
+    assert images.shape == (60000, 1, 28, 28) and torch.bincount(labels).tolist() == [6000] * 10
+    assert labels[0] == 9  # the first training image is an ankle boot
+    _, test_labels = data.load_dataset("fashion-mnist", "test")
+    assert torch.bincount(test_labels).tolist() == [1000] * 10
 
 
 # ----------------------------------------------------------------------------- a course server
