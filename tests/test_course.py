@@ -71,6 +71,30 @@ def test_solution_notebook_is_well_formed(sheet):
             )
 
 
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_no_test_cell_ends_in_a_value(sheet, folder):
+    """nbgrader reads a test cell's output value as partial credit: a cell whose last statement
+    is an expression (say a check that returns a number) would score a fraction of its points
+    in Validate although every check passed. In the release the hidden tests are cut, so the
+    visible part's last statement counts there. Calls known to return nothing may end a cell."""
+    import ast
+
+    silent = ("plt.close(", "dlcourse.check_gradient(")
+
+    nb = nbformat.read(notebook(sheet, folder), as_version=4)
+    for cell in nb.cells:
+        if is_test_cell(cell) and cell.cell_type == "code":
+            body = ast.parse(cell.source).body
+            last = body[-1] if body else None
+            if isinstance(last, ast.Expr) and ast.unparse(last).startswith(silent):
+                continue
+            assert not isinstance(last, ast.Expr), (
+                f"{folder}: test cell {nbgrader_meta(cell)['grade_id']} ends in an expression "
+                f"(line {body[-1].lineno}); nbgrader would read its value as a score"
+            )
+
+
 @pytest.mark.parametrize("sheet", SHEETS)
 def test_run_all_goes_on_past_failing_test_cells(sheet):
     """JupyterLab's Run All stops at a failing cell unless it is tagged `raises-exception`.
