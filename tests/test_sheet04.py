@@ -762,3 +762,46 @@ def test_swapped_functions_come_back_when_the_graded_code_fails(solution):
                 break
         assert not failed, meta["grade_id"]
     assert checked >= 2  # C.1 make_mlp (init_weights) and C.1 training (layer_grad_norms)
+
+
+def test_numbers_in_the_new_visible_tests_by_independent_code():
+    # A.1: the gradient at w = (0.5, -1) for x = 2, y = 1, t = 0
+    assert np.allclose(book_gradient([0.5, -1.0], x=2.0, y=1.0, t=0.0), [0.5, 0.25])
+    # A.2: one step with a gradient of two non-zero coordinates, by torch.optim where it follows the book
+    def first_step(make, g):
+        w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        optimizer = make([w])
+        w.grad = torch.tensor(g, dtype=torch.float64)
+        optimizer.step()
+        return w.detach().numpy()
+
+    # torch's Adagrad and Adam put eps where the book puts delta; its RMSprop does not (see above)
+    assert np.allclose(first_step(lambda p: torch.optim.Adagrad(p, lr=1.0, eps=1.0), [3.0, -1.0]), [-0.75, 0.5])
+    assert np.allclose(first_step(lambda p: torch.optim.Adam(p, lr=1.0, betas=(0.5, 0.75), eps=2.0), [2.0, -6.0]), [-0.5, 0.75])
+    g = np.array([2.0, -4.0])
+    assert np.allclose(-1.0 * g / np.sqrt(2.0 + 0.5 * g * g), [-1.0, 4.0 / np.sqrt(10.0)])  # book RMSProp, rho = 0.5
+    # C.1: the nested probe of layer_grad_norms
+    nested = nn.Sequential(nn.Sequential(nn.Conv2d(1, 1, 1), nn.Flatten()), nn.ReLU(), nn.Sequential(nn.Linear(2, 1)))
+    with torch.no_grad():
+        for layer in (nested[0][0], nested[2][0]):
+            layer.weight.fill_(1.0)
+            layer.bias.fill_(0.0)
+    nested(torch.tensor([[[[1.0, 2.0]]]])).sum().backward()
+    assert np.allclose([nested[0][0].weight.grad.norm().item(), nested[2][0].weight.grad.norm().item()], [3.0, math.sqrt(5.0)])
+    for grade_id, text in (("test_a1_neuron_grad", "[0.5, 0.25]"), ("test_a2_adagrad", "[-0.75, 0.5]"),
+                           ("test_a2_adam", "[-0.5, 0.75]"), ("test_a2_rmsprop", "4.0 / np.sqrt(10.0)"),
+                           ("test_c1_layer_grad_norms", "[3.0, np.sqrt(5.0)]")):
+        assert text in cell_source(grade_id).split("### BEGIN HIDDEN TESTS")[0], grade_id
+
+
+def test_training_test_problem_is_learnable_and_catches_one_class_models(solution):
+    source = cell_source("test_c1_train_classifier")
+    namespace = {"torch": torch}
+    exec(source[source.index("def toy_problem"):source.index("toy = toy_problem(0)")], namespace)
+    toy = namespace["toy_problem"](0)
+    for key in ("train_y", "test_y"):  # balanced: a one-class model gets a third right
+        assert torch.bincount(toy[key]).tolist() == [len(toy[key]) // 3] * 3
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 5), nn.Sigmoid(), nn.Linear(5, 3))
+    history = solution["train_classifier"](model, torch.optim.SGD(model.parameters(), lr=0.5), toy, 5, 16)
+    assert history["test_accuracy"][-1] > 0.9 and history["train_accuracy"][-1] > 0.9  # the test asks for 0.8
