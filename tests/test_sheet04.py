@@ -6,9 +6,11 @@ FashionMNIST and CIFAR-10 are not on the development machine: the training code 
 the grading stand-in and on small tensors; real-data numbers are not quoted in the sheet.
 """
 
+import ast
 import math
 import re
 import time
+import types
 
 import nbformat
 import numpy as np
@@ -593,3 +595,213 @@ def test_views_in_the_release_ask_for_the_missing_code():
         assert "is not implemented yet" in view.message or "not trained yet" in view.message
         view.controls[control].value = value
         assert view.figure is None and view.message
+
+
+# ----------------------------------------------------------------------------- issue 16
+
+
+def test_kingma_ba_efficient_form_is_the_book_step_only_with_delta_rescaled():
+    # c1 = 1 - rho1^k and c2 = 1 - rho2^k lie in (0, 1) for 0 < rho < 1, k >= 1
+    lr, s, r, delta, c1, c2 = sp.symbols("epsilon s r delta c1 c2", positive=True)
+    book = lr * (s / c1) / (sp.sqrt(r / c2) + delta)
+    step = lr * sp.sqrt(c2) / c1
+    assert sp.simplify(book - step * s / (sp.sqrt(r) + delta * sp.sqrt(c2))) == 0
+    assert sp.simplify(book - step * s / (sp.sqrt(r) + delta)) != 0  # delta not rescaled: another step
+    text = next(c.source for c in nbformat.read(notebook(SHEET), as_version=4).cells if "Kingma and Ba also give" in c.source)
+    assert r"\epsilon_k = \epsilon\sqrt{1 - \rho_2^k} / (1 - \rho_1^k)" in text and r"\hat\delta = \delta\sqrt{1 - \rho_2^k}" in text
+
+
+def test_explore_text_on_rho1_and_rho2(solution):
+    """With the slider's start (learning rate 1, x = 1): rho1 = 0.9 keeps Adam moving where the
+    gradient is gone, rho2 near 1 makes the late steps shorter than a smaller rho2."""
+    def late_step(rho1, rho2):
+        path = solution["adam_steps"](solution["example_grad"], np.array([-1.0, 1.0]), 20, 1.0, rho1, rho2)
+        return abs(path[-1, 0] - path[-2, 0])
+
+    assert abs(solution["example_grad"](solution["adam_steps"](solution["example_grad"], np.array([-1.0, 1.0]), 19)[-1])[0]) < 1e-6
+    assert late_step(0.9, 0.999) > 5 * late_step(0.0, 0.999)
+    for rho1 in (0.0, 0.9):
+        assert late_step(rho1, 0.999) < late_step(rho1, 0.9)
+    text = next(c.source for c in nbformat.read(notebook(SHEET), as_version=4).cells if "Things to try" in c.source)
+    assert "keeps Adam moving" in text and "the later steps shrink" in text
+
+
+def test_first_adagrad_and_adam_steps_have_euclidean_length_sqrt_2():
+    for method in ("AdaGrad", "Adam"):
+        step = book_run(method)[0]["w_vec"] - np.array([-1.0, 1.0])
+        assert abs(np.linalg.norm(step) - math.sqrt(2)) < 1e-6
+    assert r"\sqrt 2\,\epsilon" in cell_source("a2_delta_and_first_steps")
+
+
+def test_one_dead_relu_kills_the_gradient_of_every_weight():
+    rng = np.random.default_rng(16)
+    for _ in range(200):
+        n = int(rng.integers(2, 8))
+        ws, dead = rng.uniform(0.1, 2, n), int(rng.integers(0, n))
+        ws[dead] *= -1
+        assert np.all(autograd_chain(ws, abs(rng.normal()) + 0.1, torch.relu) == 0)
+    assert "the gradient of **every** weight is exactly 0" in cell_source("b2_bounds")
+
+
+def test_chain_grads_test_switches_autograd_off_visibly():
+    source = cell_source("test_b1_chain_grads")
+    visible = source.split("### BEGIN HIDDEN TESTS")[0]
+    assert "torch.inference_mode()" in visible and "_AutogradOff()" in visible
+    assert ".backward()" not in visible and "autograd.grad" not in visible
+
+
+def test_bounds_quoted_in_the_b2_test_are_derivatives_of_real_chains():
+    line = re.findall(r"\(\[([^\]]*)\], (-?[\d.]+)\), \[([^\]]*)\]", cell_source("test_b2_sigmoid_chain_bound"))
+    assert len(line) == 3
+    for ws, x, sizes in line:
+        ws = [float(v) for v in ws.split(",")]
+        exact = np.abs(autograd_chain(ws, float(x), torch.sigmoid))
+        sizes = np.array([float(v) for v in sizes.split(",")])
+        assert np.all(sizes <= exact) and np.all(sizes > 0.99 * exact)  # rounded down, 3 digits
+        assert max(abs(w) for w in ws) < 1
+
+
+def test_release_gives_no_written_answer_away():
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    before_c5 = []
+    for cell in release.cells:
+        if "### C.5" in cell.source:
+            break
+        before_c5.append(cell.source)
+    before_c5 = "\n".join(before_c5)
+    assert "sqrt(5)" not in before_c5 and "a=math.sqrt" not in before_c5  # C.5 asks for PyTorch's default
+    text = "\n".join(c.source for c in release.cells)
+    assert "own choice" not in text and "prescribed" in text
+    visible = {nbgrader_meta(c).get("grade_id"): c.source for c in release.cells if nbgrader_meta(c).get("grade")}
+    assert "0.25" not in visible["test_b2_sigmoid_chain_bound"] and "grows" not in visible["test_b2_sigmoid_chain_bound"]
+    a1 = visible["test_a1_neuron_grad"]
+    for point in ("[-1.0, 1.0]", "[0.0, 0.0]", "0.1849", "0.1850", "-0.25"):  # w0 and the w = 0 of the hand tables
+        assert point not in a1
+
+
+def test_random_draw_checks_have_the_stated_false_fail_bounds():
+    # Hoeffding for the quarters (D.4, visible) and the halves (hidden)
+    assert 4 * 2 * math.exp(-2 * 20_000 * 0.025**2) < 2e-10 and math.isclose(math.exp(-25), math.exp(-2 * 20_000 * 0.025**2))
+    assert 2 * 2 * math.exp(-2 * 40_000 * 0.02**2) < 1e-12
+    # C.5: the largest of N uniform draws lies below b (1 - 40 / N) with probability (1 - 40 / N)^N < e^-40
+    for n in (784 * 400, 400 * 300):
+        assert (1 - 40 / n) ** n < math.exp(-40)
+    # the standard errors used in C.4 and C.5, by simulation (N = 3000, 4000 repetitions)
+    gen = torch.Generator().manual_seed(16)
+    n, repeats = 3000, 4000
+    normal = torch.randn(repeats, 2, n, generator=gen, dtype=torch.float64)
+    ratio = normal[:, 0].std(dim=1) / normal[:, 1].std(dim=1) - 1
+    assert abs(ratio.std().item() * math.sqrt(n) - 1) < 0.05  # two normal draws: std ratio has s.e. 1 / sqrt(N)
+    assert abs(normal[:, 0].std(dim=1).std().item() * math.sqrt(2 * n) - 1) < 0.05  # one draw: 1 / sqrt(2 N)
+    uniform = torch.rand(repeats, 2, n, generator=gen, dtype=torch.float64) * 2 - 1
+    var_ratio = uniform[:, 0].var(dim=1) / uniform[:, 1].var(dim=1) - 1
+    assert abs(var_ratio.std().item() / math.sqrt(1.6 / n) - 1) < 0.05  # uniform: variance ratio s.e. sqrt(1.6 / N)
+    # 9 standard errors of a normal: two-sided tail below 1e-18; Chernoff for chi-square agrees at this size
+    assert math.erfc(9 / math.sqrt(2)) < 1e-18
+
+
+def test_adam_at_its_default_learning_rate_is_trained_once(solution):
+    runs = solution["CIFAR_RUNS"]
+    assert ("adam", None) in runs and not any(opt == "adam" and lr is not None and math.isclose(lr, 1e-3) for opt, lr in runs)
+    assert solution["cifar_history"]("adam", 10.0**-3) is runs["adam", None]
+    assert solution["CIFAR_PROTOCOL"].startswith("quick budget")
+
+
+def answer_functions():
+    nb = nbformat.read(notebook(SHEET), as_version=4)
+    names = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution"):
+            names |= {node.name for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)}
+    return names
+
+
+def failing_at(function, calls, fail_at):
+    """``function``, counting the calls of all such wrappers in ``calls``; the ``fail_at``-th fails."""
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == fail_at:
+            raise RuntimeError(f"{function.__name__} fails on purpose")
+        return function(*args, **kwargs)
+    return wrapper
+
+
+def test_swapped_functions_come_back_when_the_graded_code_fails(solution):
+    """Issue 16: a test cell that puts a stand-in in place of a student's function gives it back in
+    `finally`, also when the graded code fails, at whichever of its calls it fails."""
+    functions = answer_functions()
+    nb = nbformat.read(notebook(SHEET), as_version=4)
+    checked = 0
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if not meta.get("grade") or meta.get("solution"):
+            continue
+        tree = ast.parse(cell.source)
+        swapped = {t.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                   for t in ast.walk(node) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store) and t.id in functions}
+        swapped |= {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in functions}
+        if not swapped:
+            continue
+        checked += 1
+        for fail_at in range(1, 50):
+            ns, calls = dict(solution), [0]
+            for name, value in solution.items():  # the sheet's functions look their names up in ns
+                if isinstance(value, types.FunctionType) and value.__globals__ is solution:
+                    ns[name] = types.FunctionType(value.__code__, ns, value.__name__, value.__defaults__, value.__closure__)
+            students = {name: failing_at(ns[name], calls, fail_at) for name in functions}
+            ns.update(students)
+            with grading_mode(True):
+                try:
+                    exec(compile(cell.source, meta["grade_id"], "exec"), ns)
+                    failed = False
+                except Exception:
+                    failed = True
+            for name in swapped:
+                assert ns[name] is students[name], (meta["grade_id"], name, fail_at)
+            if not failed:
+                break
+        assert not failed, meta["grade_id"]
+    assert checked >= 2  # C.1 make_mlp (init_weights) and C.1 training (layer_grad_norms)
+
+
+def test_numbers_in_the_new_visible_tests_by_independent_code():
+    # A.1: the gradient at w = (0.5, -1) for x = 2, y = 1, t = 0
+    assert np.allclose(book_gradient([0.5, -1.0], x=2.0, y=1.0, t=0.0), [0.5, 0.25])
+    # A.2: one step with a gradient of two non-zero coordinates, by torch.optim where it follows the book
+    def first_step(make, g):
+        w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        optimizer = make([w])
+        w.grad = torch.tensor(g, dtype=torch.float64)
+        optimizer.step()
+        return w.detach().numpy()
+
+    # torch's Adagrad and Adam put eps where the book puts delta; its RMSprop does not (see above)
+    assert np.allclose(first_step(lambda p: torch.optim.Adagrad(p, lr=1.0, eps=1.0), [3.0, -1.0]), [-0.75, 0.5])
+    assert np.allclose(first_step(lambda p: torch.optim.Adam(p, lr=1.0, betas=(0.5, 0.75), eps=2.0), [2.0, -6.0]), [-0.5, 0.75])
+    g = np.array([2.0, -4.0])
+    assert np.allclose(-1.0 * g / np.sqrt(2.0 + 0.5 * g * g), [-1.0, 4.0 / np.sqrt(10.0)])  # book RMSProp, rho = 0.5
+    # C.1: the nested probe of layer_grad_norms
+    nested = nn.Sequential(nn.Sequential(nn.Conv2d(1, 1, 1), nn.Flatten()), nn.ReLU(), nn.Sequential(nn.Linear(2, 1)))
+    with torch.no_grad():
+        for layer in (nested[0][0], nested[2][0]):
+            layer.weight.fill_(1.0)
+            layer.bias.fill_(0.0)
+    nested(torch.tensor([[[[1.0, 2.0]]]])).sum().backward()
+    assert np.allclose([nested[0][0].weight.grad.norm().item(), nested[2][0].weight.grad.norm().item()], [3.0, math.sqrt(5.0)])
+    for grade_id, text in (("test_a1_neuron_grad", "[0.5, 0.25]"), ("test_a2_adagrad", "[-0.75, 0.5]"),
+                           ("test_a2_adam", "[-0.5, 0.75]"), ("test_a2_rmsprop", "4.0 / np.sqrt(10.0)"),
+                           ("test_c1_layer_grad_norms", "[3.0, np.sqrt(5.0)]")):
+        assert text in cell_source(grade_id).split("### BEGIN HIDDEN TESTS")[0], grade_id
+
+
+def test_training_test_problem_is_learnable_and_catches_one_class_models(solution):
+    source = cell_source("test_c1_train_classifier")
+    namespace = {"torch": torch}
+    exec(source[source.index("def toy_problem"):source.index("toy = toy_problem(0)")], namespace)
+    toy = namespace["toy_problem"](0)
+    for key in ("train_y", "test_y"):  # balanced: a one-class model gets a third right
+        assert torch.bincount(toy[key]).tolist() == [len(toy[key]) // 3] * 3
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 5), nn.Sigmoid(), nn.Linear(5, 3))
+    history = solution["train_classifier"](model, torch.optim.SGD(model.parameters(), lr=0.5), toy, 5, 16)
+    assert history["test_accuracy"][-1] > 0.9 and history["train_accuracy"][-1] > 0.9  # the test asks for 0.8
