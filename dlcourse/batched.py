@@ -21,16 +21,22 @@ with the single-run loop.
 """
 
 import copy
+import json
 from collections import defaultdict
 
 import numpy as np
 import torch
 from torch import nn
 
+from dlcourse.cache import load_run, save_run
+
 ADAM_DEFAULTS = {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0, "amsgrad": False, "maximize": False}
 SGD_DEFAULTS = {"momentum": 0, "dampening": 0, "weight_decay": 0, "nesterov": False, "maximize": False}
 ACTIVATIONS = {nn.Sigmoid: "sigmoid", nn.ReLU: "relu"}
 CPU_CHUNK_ELEMENTS = 2**17  # numbers per optimizer update on a CPU (runs of a large layer go one by one)
+
+
+_TRAINED = {}  # (name, key) -> history of the runs trained together in this session
 
 
 class CannotBatch(ValueError):
@@ -226,3 +232,38 @@ def agrees_with(train_classifier, model, optimizer, data, batch_size=64, seed=0,
     batched = train_runs(copies[1:], optimizers[1:], small, epochs, batch_size, [seed])[0]
     return all(np.shape(single[key]) == np.shape(batched[key])
                and np.allclose(single[key], batched[key], rtol=1e-3, atol=1e-6) for key in batched)
+
+
+def train_cached(name, runs, data, epochs, batch_size=64, check=None):
+    """Histories of ``runs`` (label -> (key, build); ``build()`` returns model, optimizer, seed),
+    each looked up under its own ``name`` and ``key``: in this session's memory, then in the disk
+    cache (dlcourse.cache). The missing ones train together (train_runs) and are stored, each
+    under its own key. Runs that cannot be built or batched are left out (train them alone, as
+    before); with ``check`` (the single-run loop), so are all missing runs unless ``check`` gives
+    the same history as train_runs on a few minibatches (agrees_with)."""
+    found, missing = {}, {}
+    for label, (key, build) in runs.items():
+        memory_key = (name, json.dumps(key, sort_keys=True, default=str))
+        found[label] = _TRAINED.get(memory_key) or load_run(name, key)
+        if found[label] is None:
+            missing[label] = memory_key, key, build
+    found = {label: history for label, history in found.items() if history is not None}
+    built = {}
+    for label, (_, _, build) in missing.items():
+        try:
+            model, optimizer, seed = build()
+            _describe(model, optimizer)
+        except Exception:  # noqa: BLE001 (trained alone later, where the error is shown)
+            continue
+        built[label] = model, optimizer, seed
+    if built and check is not None:
+        model, optimizer, seed = next(iter(built.values()))
+        built = built if agrees_with(check, model, optimizer, data, batch_size, seed) else {}
+    if not built:
+        return found
+    models, optimizers, seeds = zip(*built.values())
+    for label, history in zip(built, train_runs(models, optimizers, data, epochs, batch_size, seeds)):
+        memory_key, key, _ = missing[label]
+        _TRAINED[memory_key] = found[label] = history
+        save_run(name, key, history)
+    return found
