@@ -27,13 +27,13 @@ from collections import defaultdict
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.adam import adam as adam_step  # PyTorch's functional Adam
 
 from dlcourse.cache import load_run, save_run
 
 ADAM_DEFAULTS = {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0, "amsgrad": False, "maximize": False}
 SGD_DEFAULTS = {"momentum": 0, "dampening": 0, "weight_decay": 0, "nesterov": False, "maximize": False}
 ACTIVATIONS = {nn.Sigmoid: "sigmoid", nn.ReLU: "relu"}
-CPU_CHUNK_ELEMENTS = 2**17  # numbers per optimizer update on a CPU (runs of a large layer go one by one)
 
 
 _TRAINED = {}  # (name, key) -> history of the runs trained together in this session
@@ -112,39 +112,31 @@ def _activate(h, relu):
 
 
 class _Optimizers:
-    """SGD and Adam (PyTorch's algorithms) on stacked parameters, each run with its own learning
-    rate and state. Runs are ordered SGD first, then Adam, so each kind updates a slice of the
-    stack. On a CPU a large layer is updated a few runs at a time (CPU_CHUNK_ELEMENTS numbers),
-    so that its tensors stay in the cache; on a GPU all runs at once, in few kernels."""
+    """SGD and Adam on stacked parameters, each run with its own learning rate and state. Runs are
+    ordered SGD first, then Adam. SGD (p - lr g) updates the SGD runs' slice of each stack at once;
+    Adam is PyTorch's own fused implementation (torch.optim.adam.adam, one kernel per run and
+    step), called per run on its rows of the stacks, with its own moments and step counts."""
 
     def __init__(self, params, group):
-        device, split, runs = params[0].device, [run["optimizer"] for run in group].count("sgd"), len(group)
-        lr = torch.tensor([run["lr"] for run in group], dtype=torch.float64, device=device)
-        self.lr = [lr.view(-1, *[1] * (p.dim() - 1)) for p in params]  # float64, as PyTorch's Python floats
-        self.step = torch.zeros((), dtype=torch.float64, device=device)  # a tensor: CUDA graphs replay it
-        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params] if split < runs else []
-        self.chunks = []  # per parameter: (slices of the SGD runs, slices of the Adam runs)
-        for p in params:
-            size = runs if device.type == "cuda" else max(1, CPU_CHUNK_ELEMENTS // p[0].numel())
-            self.chunks.append([[slice(i, min(i + size, stop)) for i in range(start, stop, size)]
-                                for start, stop in ((0, split), (split, runs))])
+        self.split = [run["optimizer"] for run in group].count("sgd")
+        lr = torch.tensor([run["lr"] for run in group], dtype=params[0].dtype, device=params[0].device)
+        self.sgd_lr = [lr[:self.split].view(-1, *[1] * (p.dim() - 1)) for p in params]
+        self.adam = [{"lr": run["lr"], "exp_avgs": [torch.zeros_like(p[r]) for p in params],
+                      "exp_avg_sqs": [torch.zeros_like(p[r]) for p in params],
+                      "state_steps": [torch.zeros((), dtype=torch.float32, device=p.device) for p in params]}
+                     for r, run in enumerate(group) if r >= self.split]
 
     @torch.no_grad()
     def update(self, params, grads):
-        self.step += 1
-        beta1, beta2 = ADAM_DEFAULTS["betas"]
-        correction1 = 1 - beta1 ** self.step
-        correction2_sqrt = (1 - beta2 ** self.step).sqrt().to(params[0].dtype)
-        for number, (param, grad, lr) in enumerate(zip(params, grads, self.lr)):
-            sgd, adam = self.chunks[number]
-            for s in sgd:  # p - lr g, as torch.optim.SGD
-                param[s].addcmul_(lr[s].to(param.dtype), grad[s], value=-1)
-            for s in adam:  # torch.optim.Adam's steps, in the same order
-                mean, square = self.moments[number][0][s], self.moments[number][1][s]
-                mean.lerp_(grad[s], 1 - beta1)
-                square.mul_(beta2).addcmul_(grad[s], grad[s], value=1 - beta2)
-                denominator = (square.sqrt() / correction2_sqrt).add_(ADAM_DEFAULTS["eps"])
-                param[s].sub_(mean.mul((lr[s] / correction1).to(param.dtype)).div_(denominator))
+        for param, grad, lr in zip(params, grads, self.sgd_lr):
+            param[:self.split].addcmul_(lr, grad[:self.split], value=-1)
+        if self.adam:  # the fused kernel reads memory in order: a transposed gradient would be misread
+            grads = [g.contiguous() for g in grads]
+        for r, state in enumerate(self.adam, start=self.split):
+            adam_step([p[r] for p in params], [g[r] for g in grads], state["exp_avgs"], state["exp_avg_sqs"],
+                      [], state["state_steps"], fused=True, amsgrad=False, beta1=ADAM_DEFAULTS["betas"][0],
+                      beta2=ADAM_DEFAULTS["betas"][1], lr=state["lr"], weight_decay=0,
+                      eps=ADAM_DEFAULTS["eps"], maximize=False)
 
 
 def _train_group(group, data, epochs, batch_size):
