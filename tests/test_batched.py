@@ -154,3 +154,43 @@ def test_unsupported_runs_say_so(ref):
     odd = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(20, 4), torch.nn.Tanh(), torch.nn.Linear(4, 10))
     with pytest.raises(CannotBatch):
         train_runs([odd], [torch.optim.SGD(odd.parameters(), lr=0.1)], toy_data(), 1, 16)
+
+
+def test_train_cached_stores_each_run_under_its_own_key(ref, tmp_path, monkeypatch):
+    import dlcourse.batched
+
+    monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setattr(dlcourse.batched, "_TRAINED", {})
+    data, trained = toy_data(4), []
+    real_train_runs = dlcourse.batched.train_runs
+
+    def counting(models, *args, **kwargs):
+        trained.append(len(models))
+        return real_train_runs(models, *args, **kwargs)
+
+    monkeypatch.setattr(dlcourse.batched, "train_runs", counting)
+
+    def runs(*numbers):
+        return {n: ({"run": n}, lambda n=n: (*build(ref, *RUNS[n]), RUNS[n][4])) for n in numbers}
+
+    first = dlcourse.batched.train_cached("toy", runs(0, 2), data, 2, 16, check=ref["train_classifier"])
+    assert len(list(tmp_path.glob("toy-*.json"))) == 2 and trained == [1, 2]  # the check, then both runs
+    monkeypatch.setattr(dlcourse.batched, "_TRAINED", {})  # a new session: from disk
+    second = dlcourse.batched.train_cached("toy", runs(0, 1, 2), data, 2, 16)
+    assert trained == [1, 2, 1], "only the missing run trains"
+    for n in (0, 2):
+        assert_same(second[n], first[n], f"run {n} read back")
+    assert_same(second[1], single(ref, RUNS[1], data, 2, 16), "run 1 trained after the others")
+
+    def broken():
+        raise NotImplementedError
+
+    left_out = dlcourse.batched.train_cached("toy", {"broken": ({"run": "broken"}, broken), **runs(3)}, data, 2, 16)
+    assert set(left_out) == {3}, "a run that cannot be built is left to the caller"
+
+    def shuffles_per_epoch(model, optimizer, data, epochs, batch_size=64, seed=0):
+        return ref["train_classifier"](model, optimizer, data, epochs, batch_size, seed + 1)
+
+    assert dlcourse.batched.train_cached("toy", runs(4), data, 2, 16, check=shuffles_per_epoch) == {}, (
+        "a single-run loop that disagrees: nothing trains together")
