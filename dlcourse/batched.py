@@ -128,8 +128,12 @@ class _Optimizers:
 
     @torch.no_grad()
     def update(self, params, grads):
+        whole = self.split == len(params[0])  # all runs SGD: no slicing (small networks: every op counts)
         for param, grad, lr in zip(params, grads, self.sgd_lr):
-            param[:self.split].addcmul_(lr, grad[:self.split], value=-1)
+            if whole:
+                param.addcmul_(lr, grad, value=-1)
+            elif self.split:
+                param[:self.split].addcmul_(lr, grad[:self.split], value=-1)
         if self.adam:  # the fused kernel reads memory in order: a transposed gradient would be misread
             grads = [g.contiguous() for g in grads]
         for r, state in enumerate(self.adam, start=self.split):
