@@ -14,9 +14,15 @@ and the data order (each run draws its own ``torch.randperm`` from
 epoch, gradient norm of each layer after the epoch's last minibatch) is the one
 ``train_classifier`` returns for it, up to float rounding, whatever else trains with it.
 
+When all runs share one seed they see the same images, and the first layer is one matrix
+product for all of them (twice as fast on a CPU as one per run); its float32 rounding then
+depends on how many runs train together (about 1e-7 relative). With different seeds a run's
+numbers are bit for bit the same alone or with others. SGD updates the stacks; Adam is
+PyTorch's own fused implementation, called per run.
+
 On a GPU a small network spends its time launching kernels, not computing; there each
-training step is also captured once as a CUDA graph and replayed. The given models are not
-changed. ``CannotBatch`` says that a run is of a kind this module does not handle: train that one
+training step is also captured once as a CUDA graph and replayed (not yet run on a GPU). The
+given models are not changed. ``CannotBatch`` says that a run is of a kind this module does not handle: train that one
 with the single-run loop.
 """
 
