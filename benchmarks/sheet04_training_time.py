@@ -1,9 +1,12 @@
 """Benchmark for sheet 04: one training epoch of its two networks, and the sheet in full mode.
 
-    .venv/bin/python benchmarks/sheet04_training_time.py               # epochs only (about a minute)
+    .venv/bin/python benchmarks/sheet04_training_time.py               # epochs and run-steps (a few minutes)
     .venv/bin/python benchmarks/sheet04_training_time.py --dataloader  # also a torchvision DataLoader epoch
     .venv/bin/python benchmarks/sheet04_training_time.py --sheet       # also the whole sheet in full mode
 
+Per run-step times compare one run trained alone (the sheet's train_classifier) with R runs
+trained together by dlcourse.batched (R = 1, 4, 10, 12; the sheet's runs share seed 0, hence
+their data order), repeated; min and median are printed.
 The epochs use the sheet's own reference code (make_mlp, train_classifier) on full-size data:
 the real FashionMNIST / CIFAR-10 files when they are in the data folder, otherwise random
 tensors of the real shapes (the time of an epoch does not depend on the pixel values).
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from nbtools import notebook, notebook_namespace  # noqa: E402
 
 import dlcourse.data  # noqa: E402
+from dlcourse.batched import train_runs  # noqa: E402
 
 SHEET = "04_optimizers_and_initialization"
 SIZES = {"fashionmnist": {"train": 60_000, "test": 10_000}, "cifar10": {"train": 50_000, "test": 10_000}}
@@ -75,6 +79,47 @@ def time_epochs(ns):
         seconds = epoch_time(ns, net, torch.optim.Adam(net.parameters()), cifar, 64)
         print(f"CIFAR-10 ({which_data('cifar10')}), 3072-256-128-10 ReLU, Adam, batch 64, "
               f"{images} images: {seconds:.2f} s per epoch (with the test-set evaluation)")
+
+
+def run_step_times(ns, data, build, steps, runs=(1, 4, 10, 12), repeats=3):
+    """Seconds per run-step (one minibatch of one run), alone and batched: {label: [times]}."""
+    batch = 64
+    small = {"train_x": data["train_x"][:steps * batch], "train_y": data["train_y"][:steps * batch],
+             "test_x": data["test_x"][:batch], "test_y": data["test_y"][:batch]}
+    times = {}
+    for _ in range(repeats):
+        model, optimizer = build(0)
+        start = time.perf_counter()
+        ns["train_classifier"](model, optimizer, small, 1, batch)
+        times.setdefault("alone (train_classifier)", []).append((time.perf_counter() - start) / steps)
+        for r in runs:
+            models, optimizers = zip(*(build(seed) for seed in range(r)))
+            start = time.perf_counter()
+            train_runs(models, optimizers, small, 1, batch, seeds=0)
+            times.setdefault(f"batched, R = {r}", []).append((time.perf_counter() - start) / (steps * r))
+    return times
+
+
+def time_run_steps(ns):
+    fashion, _ = ns["load_tensors"]("fashionmnist")
+    cifar, _ = ns["load_tensors"]("cifar10", train_limit=10_000)
+    device = ns["DEVICE"]
+
+    def deepest(seed):
+        torch.manual_seed(seed)
+        model = ns["make_mlp"]((50, 30, 30, 30)).to(device)
+        return model, torch.optim.SGD(model.parameters(), lr=0.005)
+
+    def cifar_net(seed):
+        torch.manual_seed(seed)
+        model = ns["make_mlp"]((256, 128), "relu", inputs=3 * 32 * 32).to(device)
+        return model, torch.optim.Adam(model.parameters())
+
+    for title, data, build, steps in (("784-50-30-30-30-10 sigmoid, SGD", fashion, deepest, 300),
+                                      ("3072-256-128-10 ReLU, Adam", cifar, cifar_net, 40)):
+        print(f"per run-step, batch 64, {title} ({steps} steps; min / median of 3, ms):")
+        for label, seconds in run_step_times(ns, data, build, steps).items():
+            print(f"    {label:26s} {1e3 * min(seconds):6.3f} / {1e3 * sorted(seconds)[1]:6.3f}")
 
 
 def time_dataloader():
@@ -138,6 +183,7 @@ def main():
     ns["load_dataset"] = load_or_random
     print(f"device {ns['DEVICE']}, torch threads {torch.get_num_threads()}, {os.cpu_count()} cores")
     time_epochs(ns)
+    time_run_steps(ns)
     if args.dataloader:
         time_dataloader()
     if args.sheet:
