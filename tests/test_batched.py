@@ -16,7 +16,7 @@ from nbtools import nbgrader_meta, notebook
 from dlcourse.batched import CannotBatch, agrees_with, train_runs
 
 SHEET = "04_optimizers_and_initialization"
-CELLS = ("c1_make_mlp", "c1_layer_grad_norms", "c1_train_classifier")
+CELLS = ("c1_init_weights", "c1_make_mlp", "c1_layer_grad_norms", "c1_train_classifier")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -30,13 +30,13 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def ref():
-    """make_mlp, layer_grad_norms, accuracy and train_classifier of the solution notebook."""
+    """init_weights, make_mlp, layer_grad_norms, accuracy and train_classifier of the solution notebook."""
     nb = nbformat.read(notebook(SHEET), as_version=4)
     sources = {nbgrader_meta(c).get("grade_id"): c.source for c in nb.cells}
     accuracy_cell = next(c.source for c in nb.cells if c.source.startswith("def accuracy("))
     namespace = {}
     exec("import math\nimport numpy as np\nimport torch\nfrom torch import nn", namespace)
-    for source in (sources[CELLS[0]], sources[CELLS[1]], accuracy_cell, sources[CELLS[2]]):
+    for source in (*(sources[cell] for cell in CELLS[:3]), accuracy_cell, sources[CELLS[3]]):
         exec(source, namespace)
     return namespace
 
