@@ -369,6 +369,22 @@ def test_reference_backward_functions_match_autograd(solution):
             assert np.allclose(dW, Wt.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
+def test_the_finite_difference_table_of_b2_shows_differences_up_to_about_1e_9(solution):
+    """The text before the table: finite differences are accurate to about 1e-9 here."""
+    import dlcourse
+
+    largest = 0.0
+    for d in (1, 3, 10, 64):
+        rng = np.random.default_rng(d)
+        W, xv, g = rng.normal(size=(d, d)), rng.normal(size=d), rng.normal(size=d)
+        for skip, backward in ((False, solution["layer_backward"]), (True, solution["skip_layer_backward"])):
+            dx, dW = backward(W, xv, g)
+            dx_fd = dlcourse.numerical_gradient(lambda v, W=W, g=g, skip=skip: solution["stack_loss"](W, v, g, skip), xv)
+            dW_fd = dlcourse.numerical_gradient(lambda V, xv=xv, g=g, skip=skip: solution["stack_loss"](V, xv, g, skip), W)
+            largest = max(largest, np.abs(dx - dx_fd).max(), np.abs(dW - dW_fd).max())
+    assert 3e-10 < largest < 5e-9
+
+
 def test_jacobians_and_two_common_mistakes():
     rng = np.random.default_rng(7)
     W, xv = rng.normal(size=(4, 4)), rng.normal(size=4)
