@@ -1,7 +1,8 @@
 """Sheet 05: plausible wrong implementations of every graded function, each of which must
-lose points in its own task and only there (see mutation.py)."""
+lose points in its own task and only there, and the correct alternatives a careful student
+writes, each of which must earn every point (see mutation.py)."""
 
-from mutation import Mutant, check_mutants
+from mutation import Alternative, Mutant, check_alternatives, check_mutants
 
 SHEET = "05_activations_and_skip_connections"
 
@@ -140,6 +141,248 @@ MUTANTS = [
            "z = sigmoid(W @ x)", "z = sigmoid(x + W @ x)", SKIP),
 ]
 
+# The shortcuts B.1 and B.2 forbid: autograd in any of its forms (issue 16).
+LAYER_BODY = """    z = sigmoid(W @ x)
+    delta = z_hat * z * (1.0 - z)
+    return W.T @ delta, np.outer(delta, x)"""
+SKIP_BODY = """    z = sigmoid(W @ x)
+    delta = y_hat * z * (1.0 - z)
+    return y_hat + W.T @ delta, np.outer(delta, x)"""
+MUTANTS += [
+    Mutant("layer_backward by autograd: tensors that require gradients and backward()", "b1_layer_backward", LAYER_BODY,
+           """    W_t, x_t = torch.tensor(W, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (torch.tensor(z_hat) @ torch.sigmoid(W_t @ x_t)).backward()
+    return x_t.grad.numpy(), W_t.grad.numpy()""", LAYER),
+    Mutant("layer_backward by autograd inside torch.enable_grad() (past torch.no_grad)", "b1_layer_backward", LAYER_BODY,
+           """    with torch.enable_grad():
+        W_t, x_t = torch.tensor(W, requires_grad=True), torch.tensor(x, requires_grad=True)
+        (torch.tensor(z_hat) @ torch.sigmoid(W_t @ x_t)).backward()
+    return x_t.grad.numpy(), W_t.grad.numpy()""", LAYER),
+    Mutant("layer_backward by torch.autograd.grad", "b1_layer_backward", LAYER_BODY,
+           """    with torch.enable_grad():
+        W_t, x_t = torch.tensor(W, requires_grad=True), torch.tensor(x, requires_grad=True)
+        dx, dW = torch.autograd.grad(torch.tensor(z_hat) @ torch.sigmoid(W_t @ x_t), (x_t, W_t))
+    return dx.numpy(), dW.numpy()""", LAYER),
+    Mutant("layer_backward by torch.autograd.functional.vjp", "b1_layer_backward", LAYER_BODY,
+           """    _, (dW, dx) = torch.autograd.functional.vjp(lambda V, v: torch.sigmoid(V @ v),
+                                                (torch.tensor(W), torch.tensor(x)), torch.tensor(z_hat))
+    return dx.numpy(), dW.numpy()""", LAYER),
+    Mutant("layer_backward by torch.func.vjp", "b1_layer_backward", LAYER_BODY,
+           """    _, pullback = torch.func.vjp(lambda V, v: torch.sigmoid(V @ v), torch.tensor(W), torch.tensor(x))
+    dW, dx = pullback(torch.tensor(z_hat))
+    return dx.numpy(), dW.numpy()""", LAYER),
+    Mutant("layer_backward by forward-mode autograd (torch.func.jacfwd)", "b1_layer_backward", LAYER_BODY,
+           """    g = torch.tensor(z_hat)
+    dx = torch.func.jacfwd(lambda v: g @ torch.sigmoid(torch.tensor(W) @ v))(torch.tensor(x))
+    dW = torch.func.jacfwd(lambda V: g @ torch.sigmoid(V @ torch.tensor(x)))(torch.tensor(W))
+    return dx.numpy(), dW.numpy()""", LAYER),
+    Mutant("skip_layer_backward by autograd: backward()", "b2_skip_layer_backward", SKIP_BODY,
+           """    W_t, x_t = torch.tensor(W, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (torch.tensor(y_hat) @ (x_t + torch.sigmoid(W_t @ x_t))).backward()
+    return x_t.grad.numpy(), W_t.grad.numpy()""", SKIP),
+    Mutant("skip_layer_backward by torch.autograd.grad inside torch.enable_grad()", "b2_skip_layer_backward", SKIP_BODY,
+           """    with torch.enable_grad():
+        W_t, x_t = torch.tensor(W, requires_grad=True), torch.tensor(x, requires_grad=True)
+        dx, dW = torch.autograd.grad(torch.tensor(y_hat) @ (x_t + torch.sigmoid(W_t @ x_t)), (x_t, W_t))
+    return dx.numpy(), dW.numpy()""", SKIP),
+]
+
+# The stated conventions and the shape rule, for every activation function (issue 16): the
+# slope at exactly 0, and a number in, a number out.
+MUTANTS += [
+    Mutant("relu_grad(0) = 1/2 (np.heaviside(x, 0.5))", "a1_relu", "(x > 0).astype(float)", "np.heaviside(x, 0.5)", RELU_GRAD),
+    Mutant("relu returns an array of shape (1,) for a number", "a1_relu",
+           "return np.maximum(x, 0.0)", "return np.atleast_1d(np.maximum(x, 0.0))", RELU),
+    Mutant("relu_grad flattens its result", "a1_relu", "(x > 0).astype(float)", "(x > 0).astype(float).ravel()", RELU_GRAD),
+    Mutant("softplus returns an array of shape (1,) for a number", "a2_softplus",
+           "return (np.maximum(u, 0.0) + np.log1p(np.exp(-np.abs(u)))) / beta",
+           "return np.atleast_1d((np.maximum(u, 0.0) + np.log1p(np.exp(-np.abs(u)))) / beta)", SOFTPLUS),
+    Mutant("softplus_grad flattens its result", "a2_softplus",
+           "return np.where(u >= 0, 1.0 / (1.0 + small), small / (1.0 + small))",
+           "return np.where(u >= 0, 1.0 / (1.0 + small), small / (1.0 + small)).reshape(-1)", SOFTPLUS_GRAD),
+    Mutant("elu returns an array of shape (1,) for a number", "a3_elu",
+           "return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))",
+           "return np.atleast_1d(np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))))", ELU),
+    Mutant("elu_grad flattens its result", "a3_elu",
+           "return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))",
+           "return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))).ravel()", ELU_GRAD),
+    Mutant("elu_grad(0) = (1 + alpha) / 2, the mean of the one-sided slopes", "a3_elu",
+           "return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))",
+           "return np.where(x > 0, 1.0, np.where(x == 0, (1.0 + alpha) / 2, alpha * np.exp(np.minimum(x, 0.0))))", ELU_GRAD),
+    Mutant("logsigmoid returns an array of shape (1,) for a number", "a4_logsigmoid",
+           "return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))",
+           "return np.atleast_1d(np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x))))", LOGSIGMOID),
+    Mutant("logsigmoid_grad returns an array of at least one dimension", "a4_logsigmoid",
+           "return np.where(x >= 0, small / (1.0 + small), 1.0 / (1.0 + small))",
+           "return np.array(np.where(x >= 0, small / (1.0 + small), 1.0 / (1.0 + small)), ndmin=1)", LOGSIGMOID_GRAD),
+]
+
+
+# Correct work written differently from the reference: stable and straightforward forms, PyTorch's
+# own algorithms, masks instead of np.where, torch instead of numpy, loops, sympy in any form.
+RELU_FORMULA_SOURCE = "sp.Piecewise((0, x < 0), (1, True))"
+SOFTPLUS_FORMULA_SOURCE = "sp.exp(beta * x) / (1 + sp.exp(beta * x))"
+ELU_FORMULA_SOURCE = "    return sp.Piecewise((alpha * sp.exp(x), x < 0), (1, True))"
+LOGSIGMOID_FORMULA_SOURCE = "1 / (1 + sp.exp(x))"
+RELU_SOURCE = "return np.maximum(x, 0.0)"
+RELU_GRAD_SOURCE = "return (x > 0).astype(float)"
+SOFTPLUS_SOURCE = "    u = beta * x\n    return (np.maximum(u, 0.0) + np.log1p(np.exp(-np.abs(u)))) / beta"
+SOFTPLUS_GRAD_SOURCE = "return np.where(u >= 0, 1.0 / (1.0 + small), small / (1.0 + small))"
+ELU_SOURCE = "return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))"
+ELU_GRAD_SOURCE = "return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))"
+LOGSIGMOID_SOURCE = "return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))"
+LOGSIGMOID_GRAD_SOURCE = "    small = np.exp(-np.abs(x))\n    return np.where(x >= 0, small / (1.0 + small), 1.0 / (1.0 + small))"
+GAP_SOURCE = "return 0.0, float(np.log(2.0) / beta)"
+LIMITS_SOURCE = """    slope = sp.diff(f, x)
+
+    def limit(g, side):
+        return sp.limit(g.subs(x, x0 + side * h), h, 0, dir="+")"""
+CLASS_SOURCE = """        return sp.simplify(sp.sympify(a) - sp.sympify(b)) == 0
+
+    def finite(a):
+        return sp.sympify(a).is_finite is not False and not sp.sympify(a).has(sp.oo, -sp.oo, sp.zoo, sp.nan)"""
+
+ALTERNATIVES = [
+    # the formulas
+    Alternative("ReLU' as sp.Heaviside(x)", "a1_relu_derivative_expression", RELU_FORMULA_SOURCE, "sp.Heaviside(x)"),
+    Alternative("ReLU' as (sign(x) + 1) / 2", "a1_relu_derivative_expression", RELU_FORMULA_SOURCE, "(sp.sign(x) + 1) / 2"),
+    Alternative("ReLU' as a Piecewise with x <= 0 and x > 0", "a1_relu_derivative_expression", RELU_FORMULA_SOURCE,
+                "sp.Piecewise((0, x <= 0), (1, x > 0))"),
+    Alternative("Softplus' as sigma(beta x) = 1 / (1 + exp(-beta x))", "a2_softplus_derivative_expression",
+                SOFTPLUS_FORMULA_SOURCE, "1 / (1 + sp.exp(-beta * x))"),
+    Alternative("Softplus' as (1 + tanh(beta x / 2)) / 2", "a2_softplus_derivative_expression",
+                SOFTPLUS_FORMULA_SOURCE, "(1 + sp.tanh(beta * x / 2)) / 2"),
+    Alternative("Softplus' simplified by sympy before it is returned", "a2_softplus_derivative_expression",
+                SOFTPLUS_FORMULA_SOURCE, "sp.simplify(1 - 1 / (1 + sp.exp(beta * x)))"),
+    Alternative("ELU' with a note that it is continuous at 0 exactly when sp.Eq(alpha, 1)", "a3_elu_derivative_expression",
+                ELU_FORMULA_SOURCE, """    derivative = sp.Piecewise((alpha * sp.exp(x), x < 0), (1, True))
+    continuous_at_0 = sp.Eq(alpha, 1)  # both slopes at 0 agree only then
+    assert continuous_at_0 == sp.Eq(alpha * sp.exp(0), 1)
+    return derivative"""),
+    Alternative("ELU' as ELU(x) + alpha on the left (PyTorch's formula)", "a3_elu_derivative_expression",
+                ELU_FORMULA_SOURCE, "    return sp.Piecewise((alpha * (sp.exp(x) - 1) + alpha, x <= 0), (1, True))"),
+    Alternative("ELU' as a Piecewise with x <= 0 and x > 0, simplified by sympy", "a3_elu_derivative_expression",
+                ELU_FORMULA_SOURCE, "    return sp.simplify(sp.Piecewise((alpha * sp.exp(x), x <= 0), (1, x > 0)))"),
+    Alternative("LogSigmoid' as 1 - sigma(x)", "a4_logsigmoid_derivative_expression",
+                LOGSIGMOID_FORMULA_SOURCE, "1 - 1 / (1 + sp.exp(-x))"),
+    Alternative("LogSigmoid' as exp(-x) / (1 + exp(-x))", "a4_logsigmoid_derivative_expression",
+                LOGSIGMOID_FORMULA_SOURCE, "sp.exp(-x) / (1 + sp.exp(-x))"),
+    Alternative("LogSigmoid' as (1 - tanh(x / 2)) / 2", "a4_logsigmoid_derivative_expression",
+                LOGSIGMOID_FORMULA_SOURCE, "(1 - sp.tanh(x / 2)) / 2"),
+    # ReLU
+    Alternative("relu with np.where", "a1_relu", RELU_SOURCE, "return np.where(x > 0, x, 0.0)"),
+    Alternative("relu as x times a mask", "a1_relu", RELU_SOURCE, "return x * (x > 0)"),
+    Alternative("relu as (x + |x|) / 2", "a1_relu", RELU_SOURCE, "return (x + np.abs(x)) / 2"),
+    Alternative("relu with np.clip", "a1_relu", RELU_SOURCE, "return np.clip(x, 0.0, None)"),
+    Alternative("relu in torch", "a1_relu", RELU_SOURCE, "return torch.relu(torch.as_tensor(x)).numpy()"),
+    Alternative("relu_grad with np.heaviside", "a1_relu", RELU_GRAD_SOURCE, "return np.heaviside(x, 0.0)"),
+    Alternative("relu_grad with np.where", "a1_relu", RELU_GRAD_SOURCE, "return np.where(x > 0, 1.0, 0.0)"),
+    Alternative("relu_grad in torch", "a1_relu", RELU_GRAD_SOURCE, "return (torch.as_tensor(x) > 0).double().numpy()"),
+    # Softplus
+    Alternative("softplus with PyTorch's algorithm (x itself above beta x = 20)", "a2_softplus", SOFTPLUS_SOURCE,
+                "    u = beta * x\n    return np.where(u > 20, x, np.log1p(np.exp(np.minimum(u, 20.0))) / beta)"),
+    Alternative("softplus with np.logaddexp", "a2_softplus", SOFTPLUS_SOURCE, "    return np.logaddexp(0.0, beta * x) / beta"),
+    Alternative("softplus in torch", "a2_softplus", SOFTPLUS_SOURCE,
+                "    return torch.nn.functional.softplus(torch.as_tensor(x), beta=beta).numpy()"),
+    Alternative("softplus with boolean masks", "a2_softplus", SOFTPLUS_SOURCE, """    u = beta * x
+    out = np.empty_like(u)
+    positive = u > 0
+    out[positive] = u[positive] + np.log1p(np.exp(-u[positive]))
+    out[~positive] = np.log1p(np.exp(u[~positive]))
+    return out / beta"""),
+    Alternative("softplus_grad with PyTorch's algorithm (slope 1 above beta x = 20)", "a2_softplus", SOFTPLUS_GRAD_SOURCE,
+                "z = np.exp(np.minimum(u, 20.0))\n    return np.where(u > 20, 1.0, z / (z + 1.0))"),
+    Alternative("softplus_grad as (1 + tanh(beta x / 2)) / 2", "a2_softplus", SOFTPLUS_GRAD_SOURCE,
+                "return (1.0 + np.tanh(u / 2.0)) / 2.0"),
+    Alternative("softplus_grad as exp(-logaddexp(0, -beta x))", "a2_softplus", SOFTPLUS_GRAD_SOURCE,
+                "return np.exp(-np.logaddexp(0.0, -u))"),
+    Alternative("softplus_grad in torch (torch.sigmoid, no autograd)", "a2_softplus", SOFTPLUS_GRAD_SOURCE,
+                "return torch.sigmoid(torch.as_tensor(u)).numpy()"),
+    Alternative("softplus_grad with boolean masks", "a2_softplus", SOFTPLUS_GRAD_SOURCE, """out = np.empty_like(u)
+    positive = u >= 0
+    out[positive] = 1.0 / (1.0 + small[positive])
+    out[~positive] = small[~positive] / (1.0 + small[~positive])
+    return out"""),
+    # ELU
+    Alternative("elu in torch", "a3_elu", ELU_SOURCE, "return torch.nn.functional.elu(torch.as_tensor(x), alpha=alpha).numpy()"),
+    Alternative("elu with a boolean mask", "a3_elu", ELU_SOURCE, """out = x.copy()
+    negative = x <= 0
+    out[negative] = alpha * np.expm1(x[negative])
+    return out"""),
+    Alternative("elu as max(x, 0) + alpha expm1(min(x, 0))", "a3_elu", ELU_SOURCE,
+                "return np.maximum(x, 0.0) + alpha * np.expm1(np.minimum(x, 0.0))"),
+    Alternative("elu_grad as ELU(x) + alpha for x <= 0 (PyTorch's formula)", "a3_elu", ELU_GRAD_SOURCE,
+                "return np.where(x > 0, 1.0, elu(x, alpha) + alpha)"),
+    Alternative("elu_grad with a boolean mask", "a3_elu", ELU_GRAD_SOURCE, """out = np.ones_like(x)
+    negative = x <= 0
+    out[negative] = alpha * np.exp(x[negative])
+    return out"""),
+    # LogSigmoid
+    Alternative("logsigmoid as -softplus(-x)", "a4_logsigmoid", LOGSIGMOID_SOURCE, "return -softplus(-x)"),
+    Alternative("logsigmoid as -logaddexp(0, -x)", "a4_logsigmoid", LOGSIGMOID_SOURCE, "return -np.logaddexp(0.0, -x)"),
+    Alternative("logsigmoid with PyTorch's Softplus algorithm", "a4_logsigmoid", LOGSIGMOID_SOURCE,
+                "return -np.where(-x > 20, -x, np.log1p(np.exp(np.minimum(-x, 20.0))))"),
+    Alternative("logsigmoid in torch", "a4_logsigmoid", LOGSIGMOID_SOURCE,
+                "return torch.nn.functional.logsigmoid(torch.as_tensor(x)).numpy()"),
+    Alternative("logsigmoid_grad as 1 - sigmoid(x)", "a4_logsigmoid", LOGSIGMOID_GRAD_SOURCE,
+                "    small = np.exp(-np.abs(x))\n    return 1.0 - np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small))"),
+    Alternative("logsigmoid_grad as softplus_grad(-x)", "a4_logsigmoid", LOGSIGMOID_GRAD_SOURCE, "    return softplus_grad(-x)"),
+    Alternative("logsigmoid_grad as (1 - tanh(x / 2)) / 2", "a4_logsigmoid", LOGSIGMOID_GRAD_SOURCE,
+                "    return (1.0 - np.tanh(x / 2.0)) / 2.0"),
+    Alternative("logsigmoid_grad as exp(logsigmoid(-x))", "a4_logsigmoid", LOGSIGMOID_GRAD_SOURCE,
+                "    return np.exp(logsigmoid(-x))"),
+    # the gap
+    Alternative("gap as a list with an integer 0", "a5_softplus_relu_gap", GAP_SOURCE, "return [0, np.log(2) / beta]"),
+    Alternative("gap with sympy's log 2", "a5_softplus_relu_gap", GAP_SOURCE, "return 0.0, sp.log(2) / beta"),
+    Alternative("gap from the functions at the x_max found on paper", "a5_softplus_relu_gap", GAP_SOURCE,
+                "return 0.0, softplus(0.0, beta) - relu(0.0)"),
+    # one-sided limits and the smoothness class
+    Alternative("one_sided_limits with f.diff and sp.Limit(...).doit()", "a6_one_sided_limits", LIMITS_SOURCE,
+                """    slope = f.diff(x)
+
+    def limit(g, side):
+        return sp.Limit(g.subs(x, x0 + side * h), h, 0).doit()"""),
+    Alternative("smoothness_class with .equals and a test for infinities only", "a6_smoothness_class", CLASS_SOURCE,
+                """        return sp.sympify(a).equals(sp.sympify(b)) is True
+
+    def finite(a):
+        return not sp.sympify(a).has(sp.oo, -sp.oo, sp.zoo, sp.nan)"""),
+    # B.1 and B.2
+    Alternative("layer_backward with the Jacobian diag(sigma') W", "b1_layer_backward", LAYER_BODY, """    z = sigmoid(W @ x)
+    jacobian = np.diag(z * (1.0 - z)) @ W
+    return jacobian.T @ z_hat, (z_hat * z * (1.0 - z))[:, None] * x[None, :]"""),
+    Alternative("layer_backward with the naive sigmoid and sigma' = exp(-u) / (1 + exp(-u))^2", "b1_layer_backward",
+                LAYER_BODY, """    u = W @ x
+    delta = z_hat * np.exp(-u) / (1.0 + np.exp(-u)) ** 2
+    return W.T @ delta, np.outer(delta, x)"""),
+    Alternative("layer_backward with loops over the rows", "b1_layer_backward", LAYER_BODY, """    dx, dW = np.zeros(len(x)), np.zeros(W.shape)
+    for i in range(len(x)):
+        s = sigmoid(W[i] @ x)
+        delta = z_hat[i] * s * (1.0 - s)
+        dx += delta * W[i]
+        dW[i] = delta * x
+    return dx, dW"""),
+    Alternative("layer_backward with torch operations, no autograd", "b1_layer_backward", LAYER_BODY,
+                """    W_t, x_t, g_t = (torch.as_tensor(v) for v in (W, x, z_hat))
+    z = torch.sigmoid(W_t @ x_t)
+    delta = g_t * z * (1 - z)
+    return (W_t.T @ delta).numpy(), torch.outer(delta, x_t).numpy()"""),
+    Alternative("layer_backward with np.einsum", "b1_layer_backward", LAYER_BODY, """    z = sigmoid(W @ x)
+    delta = z_hat * z * (1.0 - z)
+    return np.einsum("ij,i->j", W, delta), np.einsum("i,j->ij", delta, x)"""),
+    Alternative("skip_layer_backward reusing layer_backward", "b2_skip_layer_backward", SKIP_BODY,
+                """    dx, dW = layer_backward(W, x, y_hat)
+    return y_hat + dx, dW"""),
+    Alternative("skip_layer_backward with the Jacobian I + diag(sigma') W", "b2_skip_layer_backward", SKIP_BODY,
+                """    z = sigmoid(W @ x)
+    jacobian = np.eye(len(x)) + np.diag(z * (1.0 - z)) @ W
+    return jacobian.T @ y_hat, np.outer(y_hat * z * (1.0 - z), x)"""),
+]
+
 
 def test_every_mistake_loses_points_in_its_own_task_only():
     check_mutants(SHEET, MUTANTS)
+
+
+def test_every_correct_alternative_earns_every_point():
+    check_alternatives(SHEET, ALTERNATIVES)
