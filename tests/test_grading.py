@@ -3,6 +3,8 @@ graded by `coursegrade` (sandbox, preflight, one writer), checked against plain 
 
 import hashlib
 import html
+import json
+import os
 import re
 import subprocess
 
@@ -10,13 +12,15 @@ import nbformat
 import pytest
 from grading_corpus import SHEET, collect, corpus, honest, make_course
 from nbgrader.api import Gradebook
-from nbtools import notebook, run_nbgrader
+from nbtools import BIN, notebook, run_nbgrader
 
 from coursegrade import coordinator, sandbox, worker
 from coursegrade import spec as sheet_spec
 from coursegrade.feedback import secret_lines
 
 LIMITS = sandbox.Limits(cell_seconds=10, wall_seconds=180)
+NOT_SANDBOXED = "NOT SANDBOXED: bubblewrap is not available, the student's code ran with the teacher's rights"
+HONEST = ("complete", "half", "untouched")
 
 
 def checksums(folder, skip=()):
@@ -26,6 +30,9 @@ def checksums(folder, skip=()):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    if not sandbox.bubblewrap():  # hostile code must not run with this user's rights
+        pytest.skip("bubblewrap is not installed: the batch with hostile submissions runs only in "
+                    "the sandbox (apt-get install bubblewrap)")
     course = make_course(tmp_path_factory.mktemp("course"))
     submissions = corpus(course)
     collect(course, submissions)
@@ -116,23 +123,60 @@ def test_feedback_shows_no_hidden_test_or_reference_line(batch):
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
 
 
-def test_honest_grades_equal_plain_nbgrader_autograde(batch, tmp_path):
-    course, _, outcome, _, _ = batch
-    plain = make_course(tmp_path)
+def honest_course(folder):
+    """A course in which the honest students of the batch handed in sheet 01."""
+    course = make_course(folder)
     release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
     source = nbformat.read(notebook(SHEET), as_version=4)
     for student, nb in honest(release, source).items():
-        folder = plain / "autograde" / "submitted" / student / SHEET
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{SHEET}.ipynb")
+        target = course / "autograde" / "submitted" / student / SHEET
+        target.mkdir(parents=True)
+        nbformat.write(nb, target / f"{SHEET}.ipynb")
+    return course
+
+
+@pytest.fixture(scope="module")
+def plain_scores(tmp_path_factory):
+    """{student: {test grade_id: score}} of the honest submissions by plain `nbgrader autograde`."""
+    plain = honest_course(tmp_path_factory.mktemp("plain"))
     run_nbgrader("generate_assignment", SHEET, "--force", cwd=plain)
     run_nbgrader("autograde", SHEET, cwd=plain)
     with Gradebook(f"sqlite:///{plain / 'autograde' / 'gradebook.db'}") as gb:
-        for student in ("complete", "half", "untouched"):
-            theirs = {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
-                      if g.cell.cell_type == "code"}
-            ours = {gid: c["score"] for gid, c in outcome["results"][student]["notebooks"][SHEET]["cells"].items()}
-            assert ours == pytest.approx(theirs), student
+        return {student: {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
+                          if g.cell.cell_type == "code"} for student in HONEST}
+
+
+def test_honest_grades_equal_plain_nbgrader_autograde(batch, plain_scores):
+    _, _, outcome, _, _ = batch
+    for student in HONEST:
+        ours = {gid: c["score"] for gid, c in outcome["results"][student]["notebooks"][SHEET]["cells"].items()}
+        assert ours == pytest.approx(plain_scores[student]), student
+
+
+def test_without_bubblewrap_honest_work_is_graded_right_with_a_warning_and_a_flag(plain_scores, tmp_path):
+    """What the README promises where bubblewrap is missing (macOS, some containers): the
+    grades are right, `coursegrade` warns, and every submission is flagged NOT SANDBOXED. Only
+    honest work runs here. Where bubblewrap is installed, the run hides it (bubblewrap itself
+    lays /dev/null over the executable, as on a machine without it)."""
+    course = honest_course(tmp_path)
+    command = [str(BIN / "coursegrade"), SHEET, "--course", str(course), "--workers", "2", "--no-progress",
+               "--cell-timeout", str(LIMITS.cell_seconds), "--timeout", str(LIMITS.wall_seconds)]
+    bwrap = sandbox.bubblewrap()
+    if bwrap:
+        command = [bwrap, "--dev-bind", "/", "/", "--ro-bind", "/dev/null", bwrap, *command]
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    env.pop("NBGRADER_EXECUTION", None)
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "WARNING: bubblewrap (bwrap) is not available" in run.stderr, run.stderr
+    assert "graded 3," in run.stdout and "3 flagged for review" in run.stdout, run.stdout
+    records = course / "autograde" / "coursegrade" / SHEET
+    with Gradebook(coordinator.Course(course).db_url) as gb:
+        for student in HONEST:
+            record = json.loads((records / f"{student}.json").read_text())
+            assert record["flags"] == [NOT_SANDBOXED], f"{student}: {record['flags']}"
+            assert {g: c["score"] for g, c in record["cells"].items()} == pytest.approx(plain_scores[student]), student
+            assert gb.find_submission_notebook(SHEET, SHEET, student).flagged, f"{student} is not flagged in the gradebook"
 
 
 def test_class_summary_counts_every_submission_and_lists_every_test(batch):
@@ -169,7 +213,9 @@ def test_pytorch_wrapping_its_own_functions_is_not_tampering(tmp_path):
         nbformat.write(nb, folder / f"{sheet}.ipynb")
     outcome = coordinator.grade(course, sheet, workers=2, limits=LIMITS, progress=False, log=lambda *a: None)
     honest_result, wrapped_result = outcome["results"]["honest"], outcome["results"]["wrapper"]
-    assert not honest_result["flags"], f"honest work flagged: {honest_result['flags']}"
+    # Without bubblewrap every submission carries the NOT SANDBOXED flag, and only that one.
+    expected = [] if sandbox.bubblewrap() else [NOT_SANDBOXED]
+    assert honest_result["flags"] == expected, f"honest work flagged: {honest_result['flags']}"
     assert any("manual_seed" in flag for flag in wrapped_result["flags"]), wrapped_result["flags"]
     assert total(honest_result) > 0
     assert total(wrapped_result) == pytest.approx(total(honest_result))
