@@ -1,26 +1,36 @@
 """Safe autograding (issue 12): one batch of honest, broken and hostile submissions of sheet 01,
-graded by `coursegrade` (sandbox, preflight, one writer), checked against plain nbgrader."""
+graded by `coursegrade` (sandbox, preflight, one writer), checked against plain nbgrader.
+Needs bubblewrap: hostile code never runs outside the sandbox here."""
 
 import hashlib
 import html
-import json
-import os
 import re
 import subprocess
 
 import nbformat
 import pytest
-from grading_corpus import SHEET, collect, corpus, honest, make_course
+from grading_corpus import (
+    HONEST,
+    SHEET,
+    collect,
+    corpus,
+    honest_course,
+    make_course,
+    plain_nbgrader_scores,
+)
 from nbgrader.api import Gradebook
-from nbtools import BIN, notebook, run_nbgrader
+from nbtools import notebook
 
 from coursegrade import coordinator, sandbox, worker
 from coursegrade import spec as sheet_spec
 from coursegrade.feedback import secret_lines
 
+if not sandbox.bubblewrap():  # hostile code must not run with this user's rights
+    pytest.skip("bubblewrap is not installed: the batch with hostile submissions runs only in the sandbox "
+                "(apt-get install bubblewrap; test_grading_honest.py tests grading without it)",
+                allow_module_level=True)
+
 LIMITS = sandbox.Limits(cell_seconds=10, wall_seconds=180)
-NOT_SANDBOXED = "NOT SANDBOXED: bubblewrap is not available, the student's code ran with the teacher's rights"
-HONEST = ("complete", "half", "untouched")
 
 
 def checksums(folder, skip=()):
@@ -30,9 +40,6 @@ def checksums(folder, skip=()):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    if not sandbox.bubblewrap():  # hostile code must not run with this user's rights
-        pytest.skip("bubblewrap is not installed: the batch with hostile submissions runs only in "
-                    "the sandbox (apt-get install bubblewrap)")
     course = make_course(tmp_path_factory.mktemp("course"))
     submissions = corpus(course)
     collect(course, submissions)
@@ -123,27 +130,9 @@ def test_feedback_shows_no_hidden_test_or_reference_line(batch):
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
 
 
-def honest_course(folder):
-    """A course in which the honest students of the batch handed in sheet 01."""
-    course = make_course(folder)
-    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
-    source = nbformat.read(notebook(SHEET), as_version=4)
-    for student, nb in honest(release, source).items():
-        target = course / "autograde" / "submitted" / student / SHEET
-        target.mkdir(parents=True)
-        nbformat.write(nb, target / f"{SHEET}.ipynb")
-    return course
-
-
 @pytest.fixture(scope="module")
 def plain_scores(tmp_path_factory):
-    """{student: {test grade_id: score}} of the honest submissions by plain `nbgrader autograde`."""
-    plain = honest_course(tmp_path_factory.mktemp("plain"))
-    run_nbgrader("generate_assignment", SHEET, "--force", cwd=plain)
-    run_nbgrader("autograde", SHEET, cwd=plain)
-    with Gradebook(f"sqlite:///{plain / 'autograde' / 'gradebook.db'}") as gb:
-        return {student: {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
-                          if g.cell.cell_type == "code"} for student in HONEST}
+    return plain_nbgrader_scores(honest_course(tmp_path_factory.mktemp("plain")))
 
 
 def test_honest_grades_equal_plain_nbgrader_autograde(batch, plain_scores):
@@ -151,32 +140,6 @@ def test_honest_grades_equal_plain_nbgrader_autograde(batch, plain_scores):
     for student in HONEST:
         ours = {gid: c["score"] for gid, c in outcome["results"][student]["notebooks"][SHEET]["cells"].items()}
         assert ours == pytest.approx(plain_scores[student]), student
-
-
-def test_without_bubblewrap_honest_work_is_graded_right_with_a_warning_and_a_flag(plain_scores, tmp_path):
-    """What the README promises where bubblewrap is missing (macOS, some containers): the
-    grades are right, `coursegrade` warns, and every submission is flagged NOT SANDBOXED. Only
-    honest work runs here. Where bubblewrap is installed, the run hides it (bubblewrap itself
-    lays /dev/null over the executable, as on a machine without it)."""
-    course = honest_course(tmp_path)
-    command = [str(BIN / "coursegrade"), SHEET, "--course", str(course), "--workers", "2", "--no-progress",
-               "--cell-timeout", str(LIMITS.cell_seconds), "--timeout", str(LIMITS.wall_seconds)]
-    bwrap = sandbox.bubblewrap()
-    if bwrap:
-        command = [bwrap, "--dev-bind", "/", "/", "--ro-bind", "/dev/null", bwrap, *command]
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    env.pop("NBGRADER_EXECUTION", None)
-    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "WARNING: bubblewrap (bwrap) is not available" in run.stderr, run.stderr
-    assert "graded 3," in run.stdout and "3 flagged for review" in run.stdout, run.stdout
-    records = course / "autograde" / "coursegrade" / SHEET
-    with Gradebook(coordinator.Course(course).db_url) as gb:
-        for student in HONEST:
-            record = json.loads((records / f"{student}.json").read_text())
-            assert record["flags"] == [NOT_SANDBOXED], f"{student}: {record['flags']}"
-            assert {g: c["score"] for g, c in record["cells"].items()} == pytest.approx(plain_scores[student]), student
-            assert gb.find_submission_notebook(SHEET, SHEET, student).flagged, f"{student} is not flagged in the gradebook"
 
 
 def test_class_summary_counts_every_submission_and_lists_every_test(batch):
@@ -189,33 +152,3 @@ def test_class_summary_counts_every_submission_and_lists_every_test(batch):
         assert f"<td>{gid}</td>" in page, f"{gid} has no pass rate"
     for student in ("crash", "loop", "hostile_numpy"):
         assert f"<td>{student}</td>" in page, f"{student} is not listed with its reason or flags"
-
-
-def test_pytorch_wrapping_its_own_functions_is_not_tampering(tmp_path):
-    """A sheet that trains with torch.optim: PyTorch itself wraps torch.manual_seed when the first
-    optimizer is made. That must not flag honest work; a student's own wrapper is still flagged
-    (and earns what the same code earns without it)."""
-    import copy
-
-    from grading_corpus import fill
-
-    sheet = "05_activations_and_skip_connections"
-    course = make_course(tmp_path, sheet)
-    release = nbformat.read(notebook(sheet, "notebooks"), as_version=4)
-    complete = fill(release, nbformat.read(notebook(sheet), as_version=4))
-    wrapper = copy.deepcopy(complete)
-    wrapper.cells.insert(2, nbformat.v4.new_code_cell(
-        "import functools\nimport torch\n_seed = torch.manual_seed\n\n\n@functools.wraps(_seed)\n"
-        "def _my_seed(*args, **kwargs):\n    return _seed(*args, **kwargs)\n\n\ntorch.manual_seed = _my_seed\n"))
-    for student, nb in {"honest": complete, "wrapper": wrapper}.items():
-        folder = course / "autograde" / "submitted" / student / sheet
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{sheet}.ipynb")
-    outcome = coordinator.grade(course, sheet, workers=2, limits=LIMITS, progress=False, log=lambda *a: None)
-    honest_result, wrapped_result = outcome["results"]["honest"], outcome["results"]["wrapper"]
-    # Without bubblewrap every submission carries the NOT SANDBOXED flag, and only that one.
-    expected = [] if sandbox.bubblewrap() else [NOT_SANDBOXED]
-    assert honest_result["flags"] == expected, f"honest work flagged: {honest_result['flags']}"
-    assert any("manual_seed" in flag for flag in wrapped_result["flags"]), wrapped_result["flags"]
-    assert total(honest_result) > 0
-    assert total(wrapped_result) == pytest.approx(total(honest_result))
