@@ -18,15 +18,21 @@ passes every test cell, visible and hidden: correct work never loses points.
 """
 
 import contextlib
+import gc
 import json
 import os
+import select
+import signal
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbtools import grading_mode, is_test_cell, nbgrader_meta, notebook
+
+CHILD_SECONDS = 600  # a forked run of the rest of one notebook (seconds, far above what any takes)
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ def grade_variants(sheet, variants):
     results = [None] * len(variants)
     namespace = {"__name__": "__notebook__"}
     baseline = {}
-    with _grading_run(path):
+    with _grading_run(path), _one_torch_thread():
         for index, (cell, source) in enumerate(plain):
             for number, changed in where.get(index, ()):
                 rest = [(cell, changed), *plain[index + 1:]]
@@ -149,10 +155,32 @@ def grade_variants(sheet, variants):
     return baseline, results
 
 
+@contextlib.contextmanager
+def _one_torch_thread():
+    """PyTorch's OpenMP (libgomp) hangs in a forked child when the parent ran a parallel region
+    on several threads: the child has none of the parent's worker threads. While variants fork,
+    torch therefore runs on one thread, and a notebook's own ``torch.set_num_threads`` keeps it
+    there (thread counts change the speed, not what a cell computes beyond rounding)."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    threads, set_threads = torch.get_num_threads(), torch.set_num_threads
+    set_threads(1)
+    torch.set_num_threads = lambda count: set_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads = set_threads
+        set_threads(threads)
+
+
 def _in_child(cells, namespace, path):
     """Run ``cells`` in a forked copy of this process (``namespace`` and every imported module
     as they are now); returns their results. A child that dies records a failing cell."""
     read, write = os.pipe()
+    gc.freeze()  # the child's garbage collector would otherwise touch (and so copy) every object
     pid = os.fork()
     if pid == 0:  # the child: run, send the results, and leave without pytest's clean-up
         status = 0
@@ -167,12 +195,20 @@ def _in_child(cells, namespace, path):
             status = 1
         finally:
             os._exit(status)
+    gc.unfreeze()
     os.close(write)
-    with os.fdopen(read) as pipe:
-        data = pipe.read()
+    data, deadline = b"", time.monotonic() + CHILD_SECONDS
+    with os.fdopen(read, "rb") as pipe:
+        while select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(pipe.fileno(), 2**16)
+            if not chunk:
+                break
+            data += chunk
+        else:  # the deadline passed: a hang must fail the test, not stop the suite
+            os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    if not data:
-        return {f"the process running the notebook died (wait status {status})": False}
+    if not data or status:
+        return {f"the process running the notebook died or hung (wait status {status})": False}
     return json.loads(data)
 
 
