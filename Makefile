@@ -26,8 +26,12 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
+# Test files run in parallel, one worker per core (pytest-xdist; a file's tests stay together on
+# one worker, so each notebook runs once per file); the 15 slowest tests are listed at the end.
+TEST_OPTIONS ?= -n auto --dist loadfile --no-loadscope-reorder --durations=15
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(TEST_OPTIONS)
 
 # Regenerate the student release in notebooks/ from the sources in solutions/.
 release: $(VENV)/.installed
