@@ -14,6 +14,8 @@ SLOWEST_FIRST = (
     "test_course.py",
     "test_mutants_sheet05.py",
     "test_mutants_sheet04.py",
+    "test_mutants_sheet02.py",
+    "test_grading_honest.py",
     "test_grading_dask.py",
 )
 
