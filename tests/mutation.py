@@ -131,9 +131,10 @@ def grade_variants(sheet, variants):
     solution runs cell by cell, and where a variant changes the next cell the process forks;
     the child runs the variant's cell and the rest of the notebook on a copy of the state so far
     and sends its results back through a pipe. Imports and early experiments are paid once per
-    sheet instead of once per variant. Without ``os.fork`` (Windows) each variant runs whole.
+    sheet instead of once per variant. Without ``os.fork`` (Windows), and on macOS (whose system
+    libraries are not safe to use in a forked child), each variant runs whole.
     """
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or sys.platform == "darwin":
         return grade_in_process(sheet), [grade_in_process(sheet, v) for v in variants]
     path = notebook(sheet)
     nb = nbformat.read(path, as_version=4)
