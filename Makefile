@@ -26,8 +26,16 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
+# Test files run in parallel, one worker per core (pytest-xdist; a file's tests stay together on
+# one worker, so each notebook runs once per file); the 15 slowest tests are listed at the end.
+# The workers already use every core, so each computes on one thread (no oversubscribed, spinning
+# BLAS or OpenMP threads).
+TEST_OPTIONS ?= -n auto --dist loadfile --no-loadscope-reorder --durations=15
+TEST_THREADS ?= 1
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
+		$(BIN)/python -m pytest $(TEST_OPTIONS)
 
 # Regenerate the student release in notebooks/ from the sources in solutions/.
 release: $(VENV)/.installed

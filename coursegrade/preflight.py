@@ -11,6 +11,7 @@ gradebook, hidden tests included, as nbgrader does), deleted test and answer cel
 import ast
 import copy
 import difflib
+import functools
 import json
 import re
 import uuid
@@ -93,44 +94,55 @@ def _clean_cell(raw, reasons, position):
     return cell
 
 
+class _Sheet:
+    """The release and the gradebook's graded cells of a sheet, looked up the ways the repairs need."""
+
+    def __init__(self, nbspec):
+        self.release = nbformat.reads(json.dumps(nbspec["release"]), as_version=4)
+        self.graded = nbspec["graded"]
+        cells = self.release.cells
+        self.by_id = {c.get("id"): c for c in cells}
+        self.by_gid = {_nbgrader(c)["grade_id"]: c for c in cells if _nbgrader(c).get("grade_id")}
+        self.grade_id_of = {c.get("id"): _nbgrader(c).get("grade_id") for c in cells if _nbgrader(c).get("grade_id")}
+        self.stub_defs = {gid: _defined_functions(_source(c)) for c in cells
+                          if (gid := _nbgrader(c).get("grade_id")) and c.cell_type == "code"}
+
+    @functools.cached_property
+    def visible_locked(self):
+        """{grade_id: source} of the release's graded cells that are not answers."""
+        return {g: _source(c) for c in self.release.cells
+                if (g := _nbgrader(c).get("grade_id")) and not self.graded[g]["solution"]}
+
+
 def repair(data, name, nbspec, reasons):
     """The submitted notebook (bytes, or None if missing) repaired against the sheet.
 
     Returns (notebook, student_cells) where student_cells lists (label, source) of the code
-    that the student wrote or changed, for the tampering scan.
+    that the student wrote or changed, for the tampering scan. The repairs run in this order,
+    each appending its plain-language reasons.
     """
-    release = nbformat.reads(json.dumps(nbspec["release"]), as_version=4)
-    graded = nbspec["graded"]
+    sheet = _Sheet(nbspec)
     raw = read_notebook(data, name, reasons) if data is not None else None
     if raw is None:
-        cells = [copy.deepcopy(c) for c in release.cells]
+        cells = [copy.deepcopy(c) for c in sheet.release.cells]
     else:
         cells = [c for i, r in enumerate(raw.get("cells", [])) if (c := _clean_cell(r, reasons, i)) is not None]
+    for named_repair in REPAIRS:
+        cells = named_repair(cells, sheet, reasons)
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(sheet.release.metadata))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb, student_code(nb, sheet)
 
-    release_by_id = {c.get("id"): c for c in release.cells}
-    release_by_gid = {_nbgrader(c)["grade_id"]: c for c in release.cells if _nbgrader(c).get("grade_id")}
-    release_grade_id = {c.get("id"): _nbgrader(c).get("grade_id") for c in release.cells if _nbgrader(c).get("grade_id")}
-    stub_defs = {gid: _defined_functions(_source(c)) for c in release.cells
-                 if (gid := _nbgrader(c).get("grade_id")) and c.cell_type == "code"}
 
-    # 1. Identify graded cells whose grade id was renamed or whose metadata was deleted.
+def recognise_graded_cells(cells, sheet, reasons):
+    """Graded cells whose grade id was renamed or whose nbgrader metadata was deleted get it
+    back; unknown nbgrader metadata is removed."""
     for cell in cells:
         meta = _nbgrader(cell)
         gid = meta.get("grade_id")
-        if gid in graded:
+        if gid in sheet.graded:
             continue
-        guess = release_grade_id.get(cell.get("id"))
-        if guess is None and cell.cell_type == "code":
-            defs = _defined_functions(_source(cell))
-            matches = [g for g, d in stub_defs.items() if d and d == defs and graded[g]["solution"]]
-            if len(matches) == 1:
-                guess = matches[0]
-        if guess is None and (meta.get("grade") or meta.get("locked")):
-            visible = {g: _source(release_by_id_cell) for release_by_id_cell in release.cells
-                       if (g := _nbgrader(release_by_id_cell).get("grade_id")) and not graded[g]["solution"]}
-            best = max(visible, key=lambda g: difflib.SequenceMatcher(None, visible[g], _source(cell)).ratio(), default=None)
-            if best and difflib.SequenceMatcher(None, visible[best], _source(cell)).ratio() > 0.8:
-                guess = best
+        guess = _guess_grade_id(cell, meta, sheet)
         if guess is not None:
             if gid:
                 reasons.append(f"the cell '{gid}' had its nbgrader id changed; it was recognised as '{guess}'.")
@@ -140,8 +152,29 @@ def repair(data, name, nbspec, reasons):
         elif meta:
             reasons.append(f"a cell with unknown nbgrader metadata ('{gid}') was treated as an ordinary cell.")
             del cell.metadata["nbgrader"]
+    return cells
 
-    # 2. Duplicated graded cells: keep one (for answers, the one with work in it).
+
+def _guess_grade_id(cell, meta, sheet):
+    """The graded cell of the release this cell is: by its cell id, by the functions an
+    answer defines, or (locked or graded cells) by a source at least 80 % alike; else None."""
+    guess = sheet.grade_id_of.get(cell.get("id"))
+    if guess is None and cell.cell_type == "code":
+        defs = _defined_functions(_source(cell))
+        matches = [g for g, d in sheet.stub_defs.items() if d and d == defs and sheet.graded[g]["solution"]]
+        if len(matches) == 1:
+            guess = matches[0]
+    if guess is None and (meta.get("grade") or meta.get("locked")):
+        visible = sheet.visible_locked
+        best = max(visible, key=lambda g: difflib.SequenceMatcher(None, visible[g], _source(cell)).ratio(), default=None)
+        if best and difflib.SequenceMatcher(None, visible[best], _source(cell)).ratio() > 0.8:
+            guess = best
+    return guess
+
+
+def merge_duplicated_graded_cells(cells, sheet, reasons):
+    """A graded cell that appears more than once: of an answer the copy with work in it is
+    graded (the others become ordinary cells); a test cell runs once."""
     by_gid = {}
     for cell in cells:
         gid = _nbgrader(cell).get("grade_id")
@@ -151,8 +184,8 @@ def repair(data, name, nbspec, reasons):
     for gid, copies in by_gid.items():
         if len(copies) < 2:
             continue
-        if graded[gid]["solution"]:
-            stub = graded[gid]["source"]
+        if sheet.graded[gid]["solution"]:
+            stub = sheet.graded[gid]["source"]
             worked = [c for c in copies if _source(c).strip() != stub.strip()]
             keep = worked[-1] if worked else copies[0]
             for cell in copies:
@@ -163,22 +196,21 @@ def repair(data, name, nbspec, reasons):
         else:
             drop.update(id(c) for c in copies[1:])
             reasons.append(f"the test cell '{gid}' appeared {len(copies)} times; it runs once.")
-    cells = [c for c in cells if id(c) not in drop]
+    return [c for c in cells if id(c) not in drop]
 
-    # 3. Restore graded cells from the gradebook (type, metadata, locked sources).
+
+def restore_graded_cells(cells, sheet, reasons):
+    """Graded cells get their type, their metadata and (when locked) their source back from
+    the gradebook, hidden tests included."""
     for cell in cells:
         gid = _nbgrader(cell).get("grade_id")
         if not gid:
             continue
-        info = graded[gid]
+        info = sheet.graded[gid]
         if cell.cell_type != info["cell_type"]:
             reasons.append(f"the cell '{gid}' was changed from {info['cell_type']} to {cell.cell_type}; changed back.")
-            maker = nbformat.v4.new_code_cell if info["cell_type"] == "code" else nbformat.v4.new_markdown_cell
-            new = maker(source=_source(cell), metadata=cell.metadata)
-            new["id"] = cell.get("id")
-            cell.clear()
-            cell.update(new)
-        visible = _source(release_by_gid[gid]) if gid in release_by_gid else info["source"]
+            _change_type(cell, info["cell_type"])
+        visible = _source(sheet.by_gid[gid]) if gid in sheet.by_gid else info["source"]
         if info["locked"] and _source(cell) not in (visible, info["source"]):
             if not info["solution"] and info["grade"]:
                 reasons.append(f"the test cell '{gid}' was edited; it was restored.")
@@ -187,13 +219,27 @@ def repair(data, name, nbspec, reasons):
         if info["locked"]:
             cell.source = info["source"]
         cell.metadata["nbgrader"] = _metadata(info)
+    return cells
 
-    # 4. Re-insert graded cells that are missing, after the cell that precedes them in the release.
+
+def _change_type(cell, cell_type):
+    maker = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    new = maker(source=_source(cell), metadata=cell.metadata)
+    new["id"] = cell.get("id")
+    cell.clear()
+    cell.update(new)
+
+
+def reinsert_deleted_cells(cells, sheet, reasons):
+    """Graded cells that are missing, and (when at least half of the release's cells are
+    still recognisable) deleted given code cells, are put back after the cell that precedes
+    them in the release."""
+    release = sheet.release.cells
     present = {_nbgrader(c).get("grade_id") for c in cells}
     ids_present = {c.get("id") for c in cells}
-    known_ids = sum(1 for c in release.cells if c.get("id") in ids_present)
-    restore_given = known_ids >= len(release.cells) / 2
-    for position, original in enumerate(release.cells):
+    known_ids = sum(1 for c in release if c.get("id") in ids_present)
+    restore_given = known_ids >= len(release) / 2
+    for position, original in enumerate(release):
         gid = _nbgrader(original).get("grade_id")
         missing_graded = gid and gid not in present
         missing_given = (not gid and restore_given and original.cell_type == "code"
@@ -202,7 +248,7 @@ def repair(data, name, nbspec, reasons):
             continue
         new = copy.deepcopy(original)
         if gid:
-            info = graded[gid]
+            info = sheet.graded[gid]
             if info["locked"]:
                 new.source = info["source"]
             new.metadata["nbgrader"] = _metadata(info)
@@ -211,12 +257,14 @@ def repair(data, name, nbspec, reasons):
                            + (" (empty)." if info["solution"] else "."))
         else:
             reasons.append(f"a code cell of the sheet ({original.get('id')}) was deleted; it was put back.")
-        anchor = _insert_position(cells, release.cells[:position])
-        cells.insert(anchor, new)
+        cells.insert(_insert_position(cells, release[:position]), new)
         present.add(gid)
         ids_present.add(new.get("id"))
+    return cells
 
-    # 5. Cell ids: unique and valid (nbformat 4.5), outputs cleared.
+
+def renumber_cell_ids(cells, sheet, reasons):
+    """Cell ids unique and valid (nbformat 4.5); outputs cleared."""
     seen, renamed = set(), 0
     for cell in cells:
         cid = cell.get("id")
@@ -228,15 +276,22 @@ def repair(data, name, nbspec, reasons):
             cell.outputs, cell.execution_count = [], None
     if renamed:
         reasons.append(f"{renamed} cell id(s) were duplicated or invalid (copy-pasted cells); they were renumbered.")
+    return cells
 
-    nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(release.metadata))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    student, release_sources = [], {_source(c) for c in release.cells}
+
+REPAIRS = (recognise_graded_cells, merge_duplicated_graded_cells, restore_graded_cells,
+           reinsert_deleted_cells, renumber_cell_ids)
+
+
+def student_code(nb, sheet):
+    """(label, source) of the code cells the student wrote or changed: answers, edited given
+    cells, added cells."""
+    student, release_sources = [], {_source(c) for c in sheet.release.cells}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         meta = _nbgrader(cell)
-        original = release_by_id.get(cell.get("id"))
+        original = sheet.by_id.get(cell.get("id"))
         if original is None and cell.source in release_sources:
             original = cell  # a given cell that lost its id (e.g. an old notebook format)
         if meta.get("solution"):
@@ -244,7 +299,7 @@ def repair(data, name, nbspec, reasons):
         elif not meta.get("locked") and (original is None or _source(original) != cell.source):
             label = f"given cell {cell.get('id')} (edited)" if original is not None else "a cell the student added"
             student.append((label, cell.source))
-    return nb, student
+    return student
 
 
 def _metadata(info):

@@ -9,7 +9,7 @@ import json
 import shutil
 
 import nbformat
-from nbtools import ROOT, is_code_answer, is_test_cell, notebook
+from nbtools import ROOT, is_code_answer, is_test_cell, notebook, run_nbgrader
 from nbtools import fill as _fill
 
 SHEET = "01_sigmoid_softmax_gradient_descent"
@@ -47,6 +47,32 @@ def honest(release, source):
     answers = len([c for c in release.cells if is_code_answer(c)])
     return {"complete": fill(release, source), "half": fill(release, source, answers // 2),
             "untouched": copy.deepcopy(release)}
+
+
+HONEST = ("complete", "half", "untouched")
+
+
+def honest_course(folder):
+    """A course in which the honest students of the batch handed in the sheet."""
+    course = make_course(folder)
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    source = nbformat.read(notebook(SHEET), as_version=4)
+    for student, nb in honest(release, source).items():
+        target = course / "autograde" / "submitted" / student / SHEET
+        target.mkdir(parents=True)
+        nbformat.write(nb, target / f"{SHEET}.ipynb")
+    return course
+
+
+def plain_nbgrader_scores(course):
+    """{student: {test grade_id: score}} of the honest submissions by plain `nbgrader autograde`."""
+    from nbgrader.api import Gradebook
+
+    run_nbgrader("generate_assignment", SHEET, "--force", cwd=course)
+    run_nbgrader("autograde", SHEET, cwd=course)
+    with Gradebook(f"sqlite:///{course / 'autograde' / 'gradebook.db'}") as gb:
+        return {student: {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
+                          if g.cell.cell_type == "code"} for student in HONEST}
 
 
 def corpus(course):

@@ -1,9 +1,10 @@
 """Mutation testing of the graded cells: do the tests catch the mistakes students make?
 
 A ``Mutant`` is one plausible wrong implementation, written as a small text edit of a solution
-cell. ``check_mutants`` runs the solution notebook once per mutant, in this process and on the
-grading budget, executes every test cell (hidden tests included, as nbgrader's autograder does)
-and records which test cells fail. Each mutant must
+cell. ``check_mutants`` runs the solution notebook once per mutant, on the grading budget, executes
+every test cell (hidden tests included, as nbgrader's autograder does) and records which test
+cells fail. The cells before the mutated one run once for all mutants (``grade_variants``
+forks a copy of the process per mutant there). Each mutant must
 
 * fail at least one test cell of its own task (the mistake costs points), and
 * pass every test cell outside its task (one bug costs one task's points, not more).
@@ -16,14 +17,22 @@ vectorised expression). ``check_alternatives`` runs each the same way and assert
 passes every test cell, visible and hidden: correct work never loses points.
 """
 
+import contextlib
+import gc
+import json
 import os
+import select
+import signal
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbtools import grading_mode, is_test_cell, nbgrader_meta, notebook
+
+CHILD_SECONDS = 600  # a forked run of the rest of one notebook (seconds, far above what any takes)
 
 
 @dataclass(frozen=True)
@@ -59,21 +68,13 @@ def _mutated_cells(nb, mutant):
     return cells
 
 
-def grade_in_process(sheet, mutant=None):
-    """Run the solution notebook (with ``mutant`` applied) and return {test grade_id: passed}.
-
-    Non-test cells that fail are recorded under their cell id with False too, so that a mutant
-    which breaks an experiment is visible in the result.
-    """
+@contextlib.contextmanager
+def _grading_run(path):
+    """The setting every graded run has: grading mode, the notebook's folder, matplotlib's Agg
+    backend, warnings and the notebook's prints silenced."""
     import matplotlib
 
     matplotlib.use("agg")
-    import matplotlib.pyplot as plt
-
-    path = notebook(sheet)
-    nb = nbformat.read(path, as_version=4)
-    namespace = {"__name__": "__notebook__"}
-    results = {}
     cwd = os.getcwd()
     stdout = sys.stdout
     with grading_mode(True), warnings.catch_warnings(), open(os.devnull, "w") as devnull:
@@ -81,23 +82,135 @@ def grade_in_process(sheet, mutant=None):
         os.chdir(Path(path).parent)
         sys.stdout = devnull  # the notebook's prints would flood the test log
         try:
-            for cell, source in _mutated_cells(nb, mutant):
-                if cell.cell_type != "code":
-                    continue
-                name = nbgrader_meta(cell).get("grade_id") or cell.get("id")
-                try:
-                    exec(compile(source, f"{path.name}:{name}", "exec"), namespace)
-                    passed = True
-                except Exception:  # a failing cell, as in nbgrader: any exception
-                    passed = False
-                finally:
-                    plt.close("all")
-                if is_test_cell(cell) or not passed:
-                    results[name] = passed
+            yield
         finally:
             sys.stdout = stdout
             os.chdir(cwd)
+
+
+def _run_cell(cell, source, namespace, results, path):
+    """Execute one cell as nbgrader's autograder would; a test cell (or any cell that fails)
+    is recorded in ``results`` as passed or not."""
+    import matplotlib.pyplot as plt
+
+    if cell.cell_type != "code":
+        return
+    name = nbgrader_meta(cell).get("grade_id") or cell.get("id")
+    try:
+        exec(compile(source, f"{Path(path).name}:{name}", "exec"), namespace)
+        passed = True
+    except Exception:  # a failing cell, as in nbgrader: any exception
+        passed = False
+    finally:
+        plt.close("all")
+    if is_test_cell(cell) or not passed:
+        results[name] = passed
+
+
+def grade_in_process(sheet, mutant=None):
+    """Run the solution notebook (with ``mutant`` applied) and return {test grade_id: passed}.
+
+    Non-test cells that fail are recorded under their cell id with False too, so that a mutant
+    which breaks an experiment is visible in the result.
+    """
+    path = notebook(sheet)
+    nb = nbformat.read(path, as_version=4)
+    namespace = {"__name__": "__notebook__"}
+    results = {}
+    with _grading_run(path):
+        for cell, source in _mutated_cells(nb, mutant):
+            _run_cell(cell, source, namespace, results, path)
     return results
+
+
+def grade_variants(sheet, variants):
+    """``grade_in_process`` for the unchanged solution and for each of ``variants`` (mutants or
+    alternatives): (baseline results, [results of each variant]), the same numbers, faster.
+
+    The cells before a variant's changed cell are the solution's own, so they run once: the
+    solution runs cell by cell, and where a variant changes the next cell the process forks;
+    the child runs the variant's cell and the rest of the notebook on a copy of the state so far
+    and sends its results back through a pipe. Imports and early experiments are paid once per
+    sheet instead of once per variant. Without ``os.fork`` (Windows), and on macOS (whose system
+    libraries are not safe to use in a forked child), each variant runs whole.
+    """
+    if not hasattr(os, "fork") or sys.platform == "darwin":
+        return grade_in_process(sheet), [grade_in_process(sheet, v) for v in variants]
+    path = notebook(sheet)
+    nb = nbformat.read(path, as_version=4)
+    plain = _mutated_cells(nb, None)
+    where = {}  # cell index -> [(variant number, changed source)]
+    for number, variant in enumerate(variants):
+        changed = _mutated_cells(nb, variant)  # checks that the change applies
+        index = next(i for i, (cell, _) in enumerate(plain) if nbgrader_meta(cell).get("grade_id") == variant.cell)
+        where.setdefault(index, []).append((number, changed[index][1]))
+    results = [None] * len(variants)
+    namespace = {"__name__": "__notebook__"}
+    baseline = {}
+    with _grading_run(path), _one_torch_thread():
+        for index, (cell, source) in enumerate(plain):
+            for number, changed in where.get(index, ()):
+                rest = [(cell, changed), *plain[index + 1:]]
+                results[number] = {**baseline, **_in_child(rest, namespace, path)}
+            _run_cell(cell, source, namespace, baseline, path)
+    return baseline, results
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """PyTorch's OpenMP (libgomp) hangs in a forked child when the parent ran a parallel region
+    on several threads: the child has none of the parent's worker threads. While variants fork,
+    torch therefore runs on one thread, and a notebook's own ``torch.set_num_threads`` keeps it
+    there (thread counts change the speed, not what a cell computes beyond rounding)."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    threads, set_threads = torch.get_num_threads(), torch.set_num_threads
+    set_threads(1)
+    torch.set_num_threads = lambda count: set_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads = set_threads
+        set_threads(threads)
+
+
+def _in_child(cells, namespace, path):
+    """Run ``cells`` in a forked copy of this process (``namespace`` and every imported module
+    as they are now); returns their results. A child that dies records a failing cell."""
+    read, write = os.pipe()
+    gc.freeze()  # the child's garbage collector would otherwise touch (and so copy) every object
+    pid = os.fork()
+    if pid == 0:  # the child: run, send the results, and leave without pytest's clean-up
+        status = 0
+        try:
+            os.close(read)
+            results = {}
+            for cell, source in cells:
+                _run_cell(cell, source, namespace, results, path)
+            with os.fdopen(write, "w") as pipe:
+                json.dump(results, pipe)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    gc.unfreeze()
+    os.close(write)
+    data, deadline = b"", time.monotonic() + CHILD_SECONDS
+    with os.fdopen(read, "rb") as pipe:
+        while select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(pipe.fileno(), 2**16)
+            if not chunk:
+                break
+            data += chunk
+        else:  # the deadline passed: a hang must fail the test, not stop the suite
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if not data or status:
+        return {f"the process running the notebook died or hung (wait status {status})": False}
+    return json.loads(data)
 
 
 def failures(results):
@@ -109,11 +222,12 @@ def check_mutants(sheet, mutants):
     cell of the sheet has mutants; report all offenders at once."""
     missing = answer_cells(sheet) - covered_cells(mutants)
     assert not missing, f"no mutants for the answer cells {sorted(missing)}"
-    baseline = failures(grade_in_process(sheet))
+    baseline, graded = grade_variants(sheet, mutants)
+    baseline = failures(baseline)
     assert not baseline, f"the solution of {sheet} itself fails {sorted(baseline)}"
     problems = []
-    for mutant in mutants:
-        failed = failures(grade_in_process(sheet, mutant))
+    for mutant, results in zip(mutants, graded):
+        failed = failures(results)
         if not failed & set(mutant.task):
             problems.append(f"{mutant.name!r} passes every test of its task {mutant.task}")
         outside = failed - set(mutant.task)
@@ -125,8 +239,8 @@ def check_mutants(sheet, mutants):
 def check_alternatives(sheet, alternatives):
     """Assert that every correct alternative passes every test cell of the sheet."""
     problems = []
-    for alternative in alternatives:
-        failed = failures(grade_in_process(sheet, alternative))
+    for alternative, results in zip(alternatives, grade_variants(sheet, alternatives)[1]):
+        failed = failures(results)
         if failed:
             problems.append(f"correct alternative {alternative.name!r} fails {sorted(failed)}")
     assert not problems, "\n".join(problems)

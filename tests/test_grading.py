@@ -1,5 +1,6 @@
 """Safe autograding (issue 12): one batch of honest, broken and hostile submissions of sheet 01,
-graded by `coursegrade` (sandbox, preflight, one writer), checked against plain nbgrader."""
+graded by `coursegrade` (sandbox, preflight, one writer), checked against plain nbgrader.
+Needs bubblewrap: hostile code never runs outside the sandbox here."""
 
 import hashlib
 import html
@@ -8,13 +9,26 @@ import subprocess
 
 import nbformat
 import pytest
-from grading_corpus import SHEET, collect, corpus, honest, make_course
+from grading_corpus import (
+    HONEST,
+    SHEET,
+    collect,
+    corpus,
+    honest_course,
+    make_course,
+    plain_nbgrader_scores,
+)
 from nbgrader.api import Gradebook
-from nbtools import notebook, run_nbgrader
+from nbtools import notebook
 
 from coursegrade import coordinator, sandbox, worker
 from coursegrade import spec as sheet_spec
 from coursegrade.feedback import secret_lines
+
+if not sandbox.bubblewrap():  # hostile code must not run with this user's rights
+    pytest.skip("bubblewrap is not installed: the batch with hostile submissions runs only in the sandbox "
+                "(apt-get install bubblewrap; test_grading_honest.py tests grading without it)",
+                allow_module_level=True)
 
 LIMITS = sandbox.Limits(cell_seconds=10, wall_seconds=180)
 
@@ -116,23 +130,16 @@ def test_feedback_shows_no_hidden_test_or_reference_line(batch):
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
 
 
-def test_honest_grades_equal_plain_nbgrader_autograde(batch, tmp_path):
-    course, _, outcome, _, _ = batch
-    plain = make_course(tmp_path)
-    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
-    source = nbformat.read(notebook(SHEET), as_version=4)
-    for student, nb in honest(release, source).items():
-        folder = plain / "autograde" / "submitted" / student / SHEET
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{SHEET}.ipynb")
-    run_nbgrader("generate_assignment", SHEET, "--force", cwd=plain)
-    run_nbgrader("autograde", SHEET, cwd=plain)
-    with Gradebook(f"sqlite:///{plain / 'autograde' / 'gradebook.db'}") as gb:
-        for student in ("complete", "half", "untouched"):
-            theirs = {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
-                      if g.cell.cell_type == "code"}
-            ours = {gid: c["score"] for gid, c in outcome["results"][student]["notebooks"][SHEET]["cells"].items()}
-            assert ours == pytest.approx(theirs), student
+@pytest.fixture(scope="module")
+def plain_scores(tmp_path_factory):
+    return plain_nbgrader_scores(honest_course(tmp_path_factory.mktemp("plain")))
+
+
+def test_honest_grades_equal_plain_nbgrader_autograde(batch, plain_scores):
+    _, _, outcome, _, _ = batch
+    for student in HONEST:
+        ours = {gid: c["score"] for gid, c in outcome["results"][student]["notebooks"][SHEET]["cells"].items()}
+        assert ours == pytest.approx(plain_scores[student]), student
 
 
 def test_class_summary_counts_every_submission_and_lists_every_test(batch):
@@ -145,31 +152,3 @@ def test_class_summary_counts_every_submission_and_lists_every_test(batch):
         assert f"<td>{gid}</td>" in page, f"{gid} has no pass rate"
     for student in ("crash", "loop", "hostile_numpy"):
         assert f"<td>{student}</td>" in page, f"{student} is not listed with its reason or flags"
-
-
-def test_pytorch_wrapping_its_own_functions_is_not_tampering(tmp_path):
-    """A sheet that trains with torch.optim: PyTorch itself wraps torch.manual_seed when the first
-    optimizer is made. That must not flag honest work; a student's own wrapper is still flagged
-    (and earns what the same code earns without it)."""
-    import copy
-
-    from grading_corpus import fill
-
-    sheet = "05_activations_and_skip_connections"
-    course = make_course(tmp_path, sheet)
-    release = nbformat.read(notebook(sheet, "notebooks"), as_version=4)
-    complete = fill(release, nbformat.read(notebook(sheet), as_version=4))
-    wrapper = copy.deepcopy(complete)
-    wrapper.cells.insert(2, nbformat.v4.new_code_cell(
-        "import functools\nimport torch\n_seed = torch.manual_seed\n\n\n@functools.wraps(_seed)\n"
-        "def _my_seed(*args, **kwargs):\n    return _seed(*args, **kwargs)\n\n\ntorch.manual_seed = _my_seed\n"))
-    for student, nb in {"honest": complete, "wrapper": wrapper}.items():
-        folder = course / "autograde" / "submitted" / student / sheet
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{sheet}.ipynb")
-    outcome = coordinator.grade(course, sheet, workers=2, limits=LIMITS, progress=False, log=lambda *a: None)
-    honest_result, wrapped_result = outcome["results"]["honest"], outcome["results"]["wrapper"]
-    assert not honest_result["flags"], f"honest work flagged: {honest_result['flags']}"
-    assert any("manual_seed" in flag for flag in wrapped_result["flags"]), wrapped_result["flags"]
-    assert total(honest_result) > 0
-    assert total(wrapped_result) == pytest.approx(total(honest_result))
