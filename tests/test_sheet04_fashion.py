@@ -42,8 +42,8 @@ PROTOCOL = {  # (activation, init, hidden) -> epochs
 
 
 def reference_code():
-    """The sheet's make_mlp, layer_grad_norms, accuracy and train_classifier (solution cells)."""
-    wanted = {"make_mlp", "layer_grad_norms", "accuracy", "train_classifier"}
+    """The sheet's init_weights, make_mlp, layer_grad_norms, accuracy and train_classifier (solution cells)."""
+    wanted = {"init_weights", "make_mlp", "layer_grad_norms", "accuracy", "train_classifier"}
     ns = {"np": np, "torch": torch, "nn": nn, "math": math}
     for cell in nbformat.read(notebook(SHEET), as_version=4).cells:
         if cell.cell_type == "code" and not is_test_cell(cell):
