@@ -169,10 +169,16 @@ def _copy_from_folder(base, mirror, root):
     for name in _archives(base):
         source, target = mirror / name, root / name
         if source.exists() and not (target.exists() and target.stat().st_size == source.stat().st_size):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".part")  # an interrupted copy is never taken for the file
-            shutil.copyfile(source, partial)
-            partial.replace(target)
+            _write_whole(target, lambda partial, source=source: shutil.copyfile(source, partial))
+
+
+def _write_whole(target, write):
+    """``write(path)`` into a temporary name beside ``target``, then rename it: an interrupted
+    copy or unpacking is never taken for the file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    write(partial)
+    partial.replace(target)
 
 
 def _unpack_verified(base, root, mirror):
@@ -194,10 +200,7 @@ def _unpack_verified(base, root, mirror):
                 if content is None:
                     refused.append(source)
                 else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    partial = target.with_name(target.name + ".part")
-                    partial.write_bytes(content)
-                    partial.replace(target)
+                    _write_whole(target, lambda partial, content=content: partial.write_bytes(content))
     return refused
 
 
