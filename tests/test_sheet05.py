@@ -13,6 +13,7 @@ import itertools
 import os
 import sys
 import time
+import types
 import unittest.mock
 import warnings
 
@@ -457,11 +458,29 @@ def batched_norms(depth, scale, skip, ns):
     return 10 ** np.array(logs[::-1]).mean(axis=1)
 
 
+def full_stack_data():
+    """The stack's inputs and top gradients as the notebook draws them outside grading (16 each;
+    grading uses fewer), from the same seed and in the same order."""
+    rng = np.random.default_rng(5)
+    weights = rng.normal(size=(50, 64, 64)) / np.sqrt(64)
+    inputs, tops = rng.normal(size=(16, 64)), rng.normal(size=(16, 64))
+    return weights, inputs, tops / np.linalg.norm(tops, axis=1, keepdims=True)
+
+
 def test_numbers_of_the_stack_at_initialization(solution):
-    norms = solution["gradient_norms"]
+    weights, inputs, tops = full_stack_data()
+    assert np.array_equal(solution["BASE_WEIGHTS"], weights)
+    assert np.array_equal(solution["INPUTS"], inputs[: solution["SAMPLES"]])
+    for depth, scale in ((50, 1.0), (7, 0.3)):  # the grading budget's few inputs
+        for skip in (False, True):
+            assert np.allclose(solution["gradient_norms"](depth, scale, skip),
+                               batched_norms(depth, scale, skip, solution), rtol=1e-9)
+    # The numbers the text quotes: the notebook's own function on the full experiment's inputs.
+    full = dict(solution, INPUTS=inputs, TOP_GRADIENTS=tops, SAMPLES=16, _norms={})
+    norms = types.FunctionType(solution["gradient_norms"].__code__, full)
     for depth, scale in ((50, 1.0), (50, 4.0), (7, 0.3)):
         for skip in (False, True):
-            assert np.allclose(norms(depth, scale, skip), batched_norms(depth, scale, skip, solution), rtol=1e-9)
+            assert np.allclose(norms(depth, scale, skip), batched_norms(depth, scale, skip, full), rtol=1e-9)
     plain1, skip1 = norms(50, 1.0, False), norms(50, 1.0, True)
     plain4, skip4 = norms(50, 4.0, False), norms(50, 4.0, True)
     factor = (plain1[0] / plain1[49]) ** (1 / 49)
