@@ -23,6 +23,7 @@ from nbtools import (
 
 from coursegrade.feedback import marked
 
+STUDENTS = ("complete", "untouched", "half")
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|HIDDEN TESTS|MARK SCHEME|Reference answer|Mark scheme")
 
 
@@ -31,8 +32,7 @@ def make_course(tmp_path, sheets):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     for sheet in sheets:
         shutil.copytree(ROOT / "solutions" / sheet, tmp_path / "solutions" / sheet)
-    for sheet in sheets:
-        run_nbgrader("generate_assignment", sheet, "--force", cwd=tmp_path)
+    run_nbgrader("generate_assignment", "*", "--force", cwd=tmp_path)  # every sheet, in one run
     return tmp_path
 
 
@@ -166,31 +166,40 @@ def test_release_hides_solutions_and_hidden_tests(sheet):
 # ----------------------------------------------------------------------------- autograding
 
 
-@pytest.fixture(scope="module", params=SHEETS)
-def graded_course(request, tmp_path_factory, generated):
-    """A course in which three students handed in the sheet: complete, untouched, half done.
-    (A copy of the generated course: its gradebook knows every sheet, this one is graded.)"""
-    sheet = request.param
-    course = tmp_path_factory.mktemp(sheet) / "course"
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, generated):
+    """A course in which three students handed in every sheet: complete, untouched, half done,
+    graded as the README tells teachers (one autograde and one feedback run for all sheets).
+    Returns (course, {sheet: {student: (code score, max code score)}})."""
+    course = tmp_path_factory.mktemp("graded") / "course"
     shutil.copytree(generated, course)
-    release = nbformat.read(notebook(sheet, "notebooks", root=course), as_version=4)
-    source = nbformat.read(notebook(sheet), as_version=4)
-    half = len([c for c in release.cells if is_code_answer(c)]) // 2
-    submissions = {"complete": fill(release, source), "untouched": release, "half": fill(release, source, half)}
-    # Hand-ins downloaded from a learning platform, collected as the README tells teachers.
-    archive = course / "autograde" / "downloaded" / sheet / "archive"
-    archive.mkdir(parents=True)
-    for student, nb in submissions.items():
-        nbformat.write(nb, archive / f"{student}_{sheet}.ipynb")
-    run_nbgrader("zip_collect", sheet, cwd=course)
-    run_nbgrader("autograde", sheet, cwd=course)
-    run_nbgrader("generate_feedback", sheet, cwd=course)
+    for sheet in SHEETS:
+        release = nbformat.read(notebook(sheet, "notebooks", root=course), as_version=4)
+        source = nbformat.read(notebook(sheet), as_version=4)
+        half = len([c for c in release.cells if is_code_answer(c)]) // 2
+        submissions = {"complete": fill(release, source), "untouched": release, "half": fill(release, source, half)}
+        # Hand-ins downloaded from a learning platform, collected as the README tells teachers.
+        archive = course / "autograde" / "downloaded" / sheet / "archive"
+        archive.mkdir(parents=True)
+        for student, nb in submissions.items():
+            nbformat.write(nb, archive / f"{student}_{sheet}.ipynb")
+        run_nbgrader("zip_collect", sheet, cwd=course)
+    run_nbgrader("autograde", "*", cwd=course)
+    run_nbgrader("generate_feedback", "*", cwd=course)
     scores = {}
     with Gradebook(f"sqlite:///{course / 'autograde' / 'gradebook.db'}") as gradebook:
-        for student in submissions:
-            submission = gradebook.find_submission(sheet, student)
-            scores[student] = (submission.code_score, submission.max_code_score)
-    return sheet, course, scores
+        for sheet in SHEETS:
+            for student in STUDENTS:
+                submission = gradebook.find_submission(sheet, student)
+                scores.setdefault(sheet, {})[student] = (submission.code_score, submission.max_code_score)
+    return course, scores
+
+
+@pytest.fixture(params=SHEETS)
+def graded_course(request, graded):
+    """One sheet of the graded course: (sheet, course, {student: (score, max score)})."""
+    course, scores = graded
+    return request.param, course, scores[request.param]
 
 
 def test_complete_submission_gets_every_autograded_point(graded_course):
@@ -224,7 +233,7 @@ def test_untouched_release_runs_to_the_end(graded_course):
 
 def test_feedback_is_written_for_every_student(graded_course):
     sheet, course, _ = graded_course
-    for student in ("complete", "untouched", "half"):
+    for student in STUDENTS:
         html = course / "autograde" / "feedback" / student / sheet / f"{sheet}.html"
         assert html.exists() and "<html" in html.read_text()[:2000].lower()
 
