@@ -24,6 +24,8 @@ def main(argv=None):
     parser.add_argument("--cell-timeout", type=float, default=Limits.cell_seconds, help="seconds per cell")
     parser.add_argument("--timeout", type=float, default=Limits.wall_seconds, help="seconds per notebook")
     parser.add_argument("--memory-gb", type=float, default=Limits.memory_bytes / 2**30, help="address space per kernel")
+    parser.add_argument("--disk-mb", type=float, default=Limits.disk_bytes / 2**20,
+                        help="bytes a notebook may write, in MiB (enforced when run as root)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
@@ -33,7 +35,7 @@ def main(argv=None):
         print("WARNING: bubblewrap (bwrap) is not available: student code will run WITHOUT a sandbox, "
               "with your rights (see README). Install it: apt-get install bubblewrap", file=sys.stderr)
     limits = Limits(cell_seconds=args.cell_timeout, wall_seconds=args.timeout,
-                    memory_bytes=int(args.memory_gb * 2**30))
+                    memory_bytes=int(args.memory_gb * 2**30), disk_bytes=int(args.disk_mb * 2**20))
     try:
         outcome = grade(os.path.abspath(args.course), args.sheet, scheduler=args.scheduler, workers=args.workers,
                         limits=limits, force=args.force, progress=not args.no_progress, students=args.student)

@@ -8,18 +8,25 @@ nbgrader_config.py adds ``HideHiddenTests`` to ``GenerateFeedback.preprocessors`
   test: only that a hidden test of the task failed, and its assert message);
 - cuts other tracebacks to the frames in cells the student wrote;
 - removes every output line that repeats a line of a hidden test or of the reference solution
-  (a submission could print the code it saw being run);
+  (a submission could print the code it saw being run), compared in a normal form, so that
+  HTML entities, look-alike spaces and invisible characters do not hide it (``normal``);
 - puts the grader's reasons (repairs, crash, timeout) at the top.
 """
 
+import html
 import re
+import unicodedata
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from coursegrade import sanitize
+
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FRAME = re.compile(r"(?:Cell In\s*\[(\d+)\]|Input In\s*\[(\d+)\])")
+TAG = re.compile(r"<[^<>]*>")
+INVISIBLE = {"Cc", "Cf", "Mn", "Me"}  # controls, zero-width and format characters, combining marks
 MIN_SECRET = 12  # shorter lines ("import torch", "assert ok") are not secrets
 
 
@@ -66,15 +73,27 @@ def secret_lines(nb, source_nb=None):
             secrets.update(line.strip() for line in solution_lines(cell.source))
             _, hidden = split_hidden(cell.source)
             secrets.update(line.strip() for line in hidden)
-    shown = "\n".join(visible)  # a hidden line that is part of a visible one (e.g. without its comment) is no secret
-    return {s for s in secrets if len(s) >= MIN_SECRET and s not in shown}
+    # a hidden line that is part of a visible one (e.g. without its comment) is no secret
+    shown = "\n".join(normal(line) for line in visible)
+    return {s for s in secrets if len(s) >= MIN_SECRET and normal(s) not in shown}
+
+
+def normal(text):
+    """The form lines are compared in: HTML entities decoded, Unicode look-alikes (NFKC) made
+    plain, no spaces of any kind and no invisible characters (a zero-width space can stand
+    where a space was)."""
+    text = "".join(unicodedata.normalize("NFKC", html.unescape(text)).split())
+    return "".join(c for c in text if unicodedata.category(c) not in INVISIBLE)
 
 
 def scrub(text, secrets):
-    kept = []
+    """text without the lines that show a secret line, compared in normal form, as plain text
+    and as markup (tags taken out: a line can be split by <span>s)."""
+    secrets, kept = [normal(secret) for secret in secrets], []
     for line in text.split("\n"):
-        plain = ANSI.sub("", line)
-        if any(secret in plain for secret in secrets):
+        plain = normal(ANSI.sub("", line))
+        bare = normal(TAG.sub(" ", ANSI.sub("", line)))
+        if any(secret in plain or secret in bare for secret in secrets):
             kept.append("[line removed: it belongs to a hidden test or the reference solution]")
         else:
             kept.append(line)
@@ -136,7 +155,7 @@ def clean_notebook(nb, source_nb=None):
     reasons = nb.metadata.get("coursegrade", {}).get("reasons", [])
     if reasons:
         note = "**Notes from the grader.**\n\n" + "\n".join(f"- {r}" for r in reasons)
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(sanitize.markdown(note)))  # file names are the student's
     return nb
 
 

@@ -1,8 +1,10 @@
 """The sandbox a student's kernel runs in: bubblewrap plus resource limits.
 
 Inside, the kernel sees read-only: the system's /usr, the Python installation and virtual
-environment, the helper package ``dlcourse`` and the fonts; writable: only its own working
-folder (the submission's copy) and a private /tmp. No network (own network namespace), own
+environment, the helper package ``dlcourse`` and the fonts; writable: only its own workspace
+(the submission's copy, an empty HOME and IPython profile), which is a tmpfs of
+``Limits.disk_bytes`` when the grader runs as root, and a private /tmp (writable only when the
+grader is not root). No network (own network namespace), own
 process namespace (every process it starts dies with it), no capabilities. When the grader
 runs as root, the kernel runs as the unprivileged user ``nobody`` so that the process limit
 applies. Limits (prlimit): address space, processes, file size, open files, no core dumps.
@@ -13,6 +15,7 @@ kernel can read (and, with the teacher's rights, write) every file the teacher c
 worker flags every submission graded that way.
 """
 
+import contextlib
 import functools
 import os
 import shutil
@@ -34,6 +37,7 @@ class Limits:
     open_files: int = 1024
     output_bytes_per_cell: int = 256 * 2**10
     output_bytes_total: int = 2 * 2**20
+    disk_bytes: int = 512 * 2**20  # everything the kernel writes (working copy, HOME); root only
 
     def as_dict(self):
         return asdict(self)
@@ -86,7 +90,63 @@ def _ancestors(path):
     return [p for p in reversed(Path(path).parents) if str(p) != "/"]
 
 
-def command(workdir, limits, env):
+@dataclass
+class Workspace:
+    """Everything the kernel may write, in one folder: the working copy (its current directory),
+    an empty HOME, an empty IPython profile (a profile shipped in the submission would run
+    before the guard), matplotlib's config and the kernel's sockets. (The sandbox's own /tmp
+    is writable only where the grader is not root, and then nothing is capped.) The working
+    copy is a sibling of HOME, so nothing in the submission is read as configuration."""
+
+    root: Path
+    limited: bool = False  # root is a tmpfs of Limits.disk_bytes
+
+    @property
+    def work(self):
+        return self.root / "work"
+
+    @property
+    def home(self):
+        return self.root / "home"
+
+    @property
+    def ipython(self):
+        return self.root / "ipython"
+
+    @property
+    def matplotlib(self):
+        return self.root / "matplotlib"
+
+    def full(self):
+        """Whether the kernel has used up its disk space (it then got 'No space left on device')."""
+        if not self.limited:
+            return False
+        stat = os.statvfs(self.root)
+        return stat.f_bavail * stat.f_frsize < 64 * 2**10
+
+
+@contextlib.contextmanager
+def workspace(root, limits):
+    """A fresh workspace at root (which must not exist), removed afterwards. As root it is a
+    tmpfs of limits.disk_bytes, so a kernel cannot fill the grader's disk or memory with files
+    (RLIMIT_FSIZE bounds one file only); elsewhere (mount is not allowed) a plain folder."""
+    space = Workspace(Path(root))
+    space.root.mkdir()
+    try:
+        if os.geteuid() == 0:
+            mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={limits.disk_bytes},mode=0755",
+                                    "tmpfs", str(space.root)], capture_output=True)
+            space.limited = mount.returncode == 0
+        for folder in (space.work, space.home, space.ipython, space.matplotlib):
+            folder.mkdir()
+        yield space
+    finally:
+        if space.limited:
+            subprocess.run(["umount", "--lazy", str(space.root)], capture_output=True)
+        shutil.rmtree(space.root, ignore_errors=True)
+
+
+def command(space, limits, env):
     """The prefix that runs a command in the sandbox; returns (prefix, how) where how is
     'bubblewrap' or 'none'."""
     root = os.geteuid() == 0
@@ -110,7 +170,7 @@ def command(workdir, limits, env):
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    mounts = [(p, "--ro-bind") for p in readonly_paths() if not str(p).startswith("/usr/")] + [(Path(workdir), "--bind")]
+    mounts = [(p, "--ro-bind") for p in readonly_paths() if not str(p).startswith("/usr/")] + [(space.root, "--bind")]
     made = {"/", "/tmp", "/usr"}
     for path, how in mounts:
         for parent in _ancestors(path):
@@ -119,7 +179,7 @@ def command(workdir, limits, env):
                 made.add(str(parent))
         args += [how, str(path), str(path)]
         made.add(str(path))
-    args += ["--chdir", str(workdir), "--clearenv"]
+    args += ["--chdir", str(space.work), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     if root:
@@ -129,15 +189,16 @@ def command(workdir, limits, env):
     return prefix + args + ["--"], "bubblewrap"
 
 
-def kernel_environment(workdir):
+def kernel_environment(space):
     """The environment variables of the sandboxed kernel (nothing else of the teacher's)."""
     env = {
-        "HOME": str(workdir),
+        "HOME": str(space.home),
+        "IPYTHONDIR": str(space.ipython),
         "USER": "student",
         "LOGNAME": "student",
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "NBGRADER_EXECUTION": "autograde",
-        "MPLCONFIGDIR": str(Path(workdir) / ".matplotlib"),
+        "MPLCONFIGDIR": str(space.matplotlib),
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -155,16 +216,13 @@ def _helper_package():
     return Path(dlcourse.__file__).resolve().parent
 
 
-def prepare_workdir(workdir):
-    """Make the working folder usable by the sandbox's user; copy matplotlib's font cache so
-    that every kernel does not rebuild it (a few seconds each)."""
-    workdir = Path(workdir)
-    cache = Path(workdir) / ".matplotlib"
-    cache.mkdir(exist_ok=True)
+def prepare(space):
+    """Make the workspace usable by the sandbox's user; copy matplotlib's font cache so that
+    every kernel does not rebuild it (a few seconds each)."""
     for font_list in _font_cache().glob("fontlist-*.json"):
-        shutil.copy(font_list, cache / font_list.name)
+        shutil.copy(font_list, space.matplotlib / font_list.name)
     if os.geteuid() == 0 and bubblewrap():
-        for path in [workdir, *workdir.rglob("*")]:
+        for path in [space.root, *space.root.rglob("*")]:
             os.chown(path, NOBODY, NOBODY)
 
 

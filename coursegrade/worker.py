@@ -32,7 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from coursegrade import __version__, guard, preflight, sandbox
+from coursegrade import __version__, guard, preflight, sanitize, sandbox
 from coursegrade.feedback import marked
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -156,20 +156,22 @@ async def _call_guard(client, expression, timeout=30):
     return await _await_reply(client, msg_id, timeout)
 
 
-async def _execute(nb, workdir, spec_nb, limits, trusted):
+async def _execute(nb, space, spec_nb, limits, trusted):
     """Run the notebook in the sandbox; returns (per-cell info, reasons, flags)."""
     nonce = secrets.token_hex(8)
-    env = sandbox.kernel_environment(workdir)
-    prefix, how = sandbox.command(workdir, limits, env)
+    env = sandbox.kernel_environment(space)
+    prefix, how = sandbox.command(space, limits, env)
     km = SandboxedKernelManager(kernel_name="python3")
     km.sandbox_prefix = prefix
     km._kernel_spec = KernelSpec(
-        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        # -P: neither the working copy nor '' on sys.path (a sympy/ folder in the submission
+        # would shadow the real package); IPython then does not add '' either.
+        argv=[sys.executable, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         display_name="Python 3 (sandbox)", language="python", interrupt_mode="message", env=env,
     )
     km.transport = "ipc"
-    km.ip = str(Path(workdir) / "kernel")
-    km.connection_file = str(Path(workdir) / "kernel.json")
+    km.ip = str(space.root / "kernel")
+    km.connection_file = str(space.root / "kernel.json")
     replies = {}
     client = CappedClient(
         nb, km=km, limits=limits, timeout=int(limits.cell_seconds), interrupt_on_timeout=True,
@@ -185,7 +187,7 @@ async def _execute(nb, workdir, spec_nb, limits, trusted):
     if how != "bubblewrap":
         flags.append("NOT SANDBOXED: bubblewrap is not available, the student's code ran with the teacher's rights")
     deadline = time.monotonic() + limits.wall_seconds
-    client.replies, client.kernel_env = replies, env
+    client.replies, client.kernel_env, client.space = replies, env, space
     client.timing = timing = {}
     try:
         stopped = await _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info, reasons, flags)
@@ -213,7 +215,7 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
     env = client.kernel_env
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # the kernel's own messages
     timing, begin = client.timing, time.monotonic()
-    async with client.async_setup_kernel(cwd=env["HOME"], env=env, **quiet):
+    async with client.async_setup_kernel(cwd=str(client.space.work), env=env, **quiet):
         _add(timing, "kernel_start", begin)
         begin = time.monotonic()
         install = guard.reply_payload(
@@ -250,6 +252,9 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
                 _add(timing, kind, begin)
                 checked = False
                 entry["ran"] = True
+                if client.space.full() and not any("disk space" in r for r in reasons):
+                    reasons.append(f"{label} used up the notebook's {limits.disk_bytes // 2**20} MiB of disk "
+                                   "space; what it wrote past that failed.")
                 reply = replies.get(index, {})
                 if reply.get("content", {}).get("status") == "error" and not any(o.output_type == "error" for o in cell.outputs):
                     content = reply["content"]
@@ -328,6 +333,21 @@ def _score(cell, entry):
     return points, points, "passed"
 
 
+def _text(source):
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _copy_files(files, folder):
+    """The submission's other files and the sheet's data files into the working copy (never
+    outside it)."""
+    for name, content in files.items():
+        target = folder / PurePosixPath(name)
+        if ".." in PurePosixPath(name).parts or PurePosixPath(name).is_absolute():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
 def grade_submission(payload):
     """Grade one submission. payload: {"student", "sheet", "files": {path: bytes},
     "spec": sheet spec (spec.py), "limits": dict}. Never raises for a bad submission."""
@@ -353,21 +373,16 @@ def grade_submission(payload):
                 else:
                     reasons.append(f"no {nb_name}.ipynb was handed in; the untouched sheet was run for feedback.")
             nb, student_cells = preflight.repair(data, nb_name, spec_nb, reasons)
-            workdir = workroot / nb_name
-            workdir.mkdir()
-            for name, content in {**spec.get("files", {}), **{n: b for n, b in files.items() if not n.endswith(".ipynb")}}.items():
-                target = workdir / PurePosixPath(name)
-                if ".." in PurePosixPath(name).parts or PurePosixPath(name).is_absolute():
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            sandbox.prepare_workdir(workdir)
             flags = [f"{label}, line {n}: {why}: {line}" for label, n, why, line in guard.scan(student_cells)]
             release_ids = {c.get("id") for c in spec_nb["release"]["cells"] if not c.get("metadata", {}).get("nbgrader")}
             trusted = lambda cell, ids=release_ids: cell.get("id") in ids  # noqa: E731
             started_nb = time.monotonic()
             try:
-                info, run_reasons, run_flags, how, timing = asyncio.run(_execute(nb, workdir, spec_nb, limits, trusted))
+                with sandbox.workspace(workroot / nb_name, limits) as space:
+                    _copy_files({**spec.get("files", {}), **{n: b for n, b in files.items() if not n.endswith(".ipynb")}},
+                                space.work)
+                    sandbox.prepare(space)
+                    info, run_reasons, run_flags, how, timing = asyncio.run(_execute(nb, space, spec_nb, limits, trusted))
             except Exception as error:
                 info, run_reasons, run_flags, how, timing = (
                     {}, [f"the kernel could not be started: {type(error).__name__}: {error}"], [], "none", {})
@@ -386,6 +401,8 @@ def grade_submission(payload):
                 result["status"] = "timeout" if result["status"] == "graded" else result["status"]
             if any("kernel died" in r for r in run_reasons):
                 result["status"] = "crashed" if result["status"] == "graded" else result["status"]
+            # what the Formgrader and the feedback show of the submission must not run there
+            sanitize.notebook(nb, {_text(c.get("source", "")) for c in spec_nb["release"]["cells"]})
             nb.metadata["coursegrade"] = {"reasons": reasons, "flags": flags, "sandbox": how,
                                           "input_hash": result["input_hash"], "version": __version__}
             timing["preflight"] = started_nb - prepared

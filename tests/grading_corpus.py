@@ -4,6 +4,7 @@ crashing, hand-edited and hostile ones. Each hostile submission is built on an h
 ("complete" or "untouched"): it must earn exactly what that base earns.
 """
 
+import base64
 import copy
 import json
 import shutil
@@ -176,6 +177,39 @@ except Exception as error:
         nb.cells.append(nbformat.v4.new_code_cell("print('\\n'.join(str(s) for s in seen))"))
         return nb
 
+    def report_shipped_code(nb):  # files beside the notebook (SHIPPED) must not run as code
+        return _add_cell(nb, "import builtins, sympy\nprint('shipped code ran:', getattr(builtins, 'shipped', None))\n"
+                             "print('sympy from', sympy.__file__)", _first_answer_index(nb))
+
+    def fill_the_disk(nb):  # one cell writes until the disk cap stops it, the next frees the space
+        nb = _add_cell(nb, "import glob, os\nfor folder in ('/tmp', '.', os.environ['HOME']):\n"
+                           "    try:\n        for i in range(40):\n"
+                           "            open(f'{folder}/hog{i}', 'wb').write(b'x' * 2**20)\n"
+                           "    except OSError as error:\n        print('writing stopped:', error.strerror)",
+                       _first_answer_index(nb))
+        return _add_cell(nb, "for name in glob.glob('/tmp/hog*') + glob.glob('hog*') + glob.glob(os.environ['HOME'] + '/hog*'):\n"
+                             "    os.remove(name)", _first_answer_index(nb) + 1)
+
+    def leak_disguised(nb):  # prints what it sees run as HTML entities, with look-alike and zero-width spaces
+        nb = leak_tests(nb)
+        nb.cells[-1].source = (
+            "from IPython.display import HTML, display\n"
+            "for line in '\\n'.join(str(s) for s in seen).splitlines():\n"
+            "    display(HTML(''.join(f'&#{ord(c)};' for c in line)))\n"
+            "    print(line.replace(' ', '\\u00a0', 1).replace(' ', '\\u2003'))\n"
+            "    print(line.replace(' ', '\\u200b'), file=sys.stderr)")
+        return nb
+
+    def active_content(nb):  # HTML that would run in the teacher's browser, in outputs and markdown
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(ACTIVE))
+        hidden = base64.b64encode(ACTIVE.encode()).decode()  # the code itself shows none of it
+        return _add_cell(nb, f"import base64\nfrom IPython.display import HTML, Markdown, display\n"
+                             f"active = base64.b64decode({hidden!r}).decode()\n"
+                             f"display(HTML(active))\ndisplay(Markdown(active))\n"
+                             f"display({{'application/javascript': active[8:16], 'text/plain': 'js'}}, raw=True)\n"
+                             f"display({{'image/png': {PNG!r}}}, raw=True, metadata={{'image/png': {{'width': '1 ' + active[36:52]}}}})",
+                         _first_answer_index(nb))
+
     variant("duplicate_cell", "complete", duplicate_answer)
     variant("broken_json", "complete", lambda nb: nbformat.writes(nb).encode()[: len(nbformat.writes(nb)) // 2])
     variant("old_format", "complete", lambda nb: nbformat.writes(nbformat.convert(nb, 3)).encode())
@@ -188,9 +222,38 @@ except Exception as error:
     variant("hostile_numpy", "untouched", patch_numpy)
     variant("hostile_transformer", "untouched", transformer)
     variant("leak", "complete", leak_tests)
+    variant("hostile_shipped", "untouched", report_shipped_code)
+    variant("disk_hog", "complete", fill_the_disk)
+    variant("leak_disguised", "complete", leak_disguised)
+    variant("active_content", "complete", active_content)
     made["broken_json"] = (made["broken_json"][0], None)  # nothing readable: graded as untouched
     made["crash"] = (made["crash"][0], None)  # only the tests before the crash count
     return made
+
+
+# Code a submission ships beside its notebook, which ran before the guard when the kernel's
+# HOME was the working copy (an IPython startup file) or which shadowed a real package when the
+# working copy was on sys.path (a numpy that patches the real one, a sympy of its own).
+_SHIPPED = "import builtins\nbuiltins.shipped = {!r}\n"
+_FAKE_NUMPY = _SHIPPED.format("numpy") + """import os, sys
+here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if p not in ("", ".", here)]
+del sys.modules["numpy"]
+import numpy
+numpy.allclose = lambda *a, **k: True
+"""
+SHIPPED = {"hostile_shipped": {
+    ".ipython/profile_default/startup/00-grading.py": _SHIPPED.format("IPython startup file"),
+    "numpy/__init__.py": _FAKE_NUMPY,
+    "sympy/__init__.py": _SHIPPED.format("sympy"),
+}}
+
+
+ACTIVE = ("<script>alert(1)</script><img src=x onerror=alert(1)><a href=\"javascript:alert(1)\">a link</a>"
+          "<svg onload=alert(1)><script>alert(2)</script></svg><iframe src=\"javascript:alert(3)\"></iframe>"
+          "<object data=\"x.swf\"></object><b onmouseover=alert(4)>bold</b> <table><tr><td>a table</td></tr></table>")
+ACTIVE_MARKERS = ("<script", "onerror=", "javascript:", "onload=", "onmouseover=", "<iframe", "<object", "alert(")
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
 def collect(course, submissions):
@@ -198,3 +261,6 @@ def collect(course, submissions):
         folder = course / "autograde" / "submitted" / student / SHEET
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{SHEET}.ipynb").write_bytes(data)
+        for name, text in SHIPPED.get(student, {}).items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)

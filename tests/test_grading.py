@@ -4,12 +4,15 @@ Needs bubblewrap: hostile code never runs outside the sandbox here."""
 
 import hashlib
 import html
+import json
+import os
 import re
 import subprocess
 
 import nbformat
 import pytest
 from grading_corpus import (
+    ACTIVE_MARKERS,
     HONEST,
     SHEET,
     collect,
@@ -23,14 +26,14 @@ from nbtools import notebook
 
 from coursegrade import coordinator, sandbox, worker
 from coursegrade import spec as sheet_spec
-from coursegrade.feedback import secret_lines
+from coursegrade.feedback import normal, secret_lines
 
 if not sandbox.bubblewrap():  # hostile code must not run with this user's rights
     pytest.skip("bubblewrap is not installed: the batch with hostile submissions runs only in the sandbox "
                 "(apt-get install bubblewrap; test_grading_honest.py tests grading without it)",
                 allow_module_level=True)
 
-LIMITS = sandbox.Limits(cell_seconds=10, wall_seconds=180)
+LIMITS = sandbox.Limits(cell_seconds=10, wall_seconds=180, disk_bytes=32 * 2**20)
 
 
 def checksums(folder, skip=()):
@@ -86,6 +89,27 @@ def test_hostile_and_broken_submissions_earn_what_their_honest_code_earns(batch)
     assert len(results["noisy"]["notebooks"][SHEET]["notebook"]) < 5 * 2**20, "output is capped in bytes"
 
 
+def outputs(result):
+    return "".join(o.get("text", "") for c in nbformat.reads(result["notebooks"][SHEET]["notebook"], 4).cells
+                   if c.cell_type == "code" for o in c.outputs)
+
+
+def test_files_shipped_with_a_submission_do_not_run(batch):
+    """An IPython startup file, and packages beside the notebook named like real ones."""
+    _, _, outcome, _, _ = batch
+    shown = outputs(outcome["results"]["hostile_shipped"])
+    assert "shipped code ran: None" in shown, shown
+    assert "sympy from /" in shown and "/site-packages/sympy/" in shown, shown
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the disk cap is a tmpfs, mounted only when grading as root")
+def test_what_a_notebook_writes_is_capped(batch):
+    _, _, outcome, _, _ = batch
+    result = outcome["results"]["disk_hog"]
+    assert "writing stopped: No space left on device" in outputs(result), outputs(result)
+    assert any("32 MiB of disk space" in r for r in result["reasons"]), result["reasons"]
+
+
 def test_no_file_outside_the_submission_changes(batch):
     course, _, _, before, submitted_before = batch
     assert checksums(course, skip=("autograde",)) == before, "solutions, release or config changed"
@@ -121,13 +145,31 @@ def test_feedback_shows_no_hidden_test_or_reference_line(batch):
         page = course / "autograde" / "feedback" / student / SHEET / f"{SHEET}.html"
         assert page.exists(), f"no feedback for {student}"
         text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        shown = [normal(line) for line in text.splitlines()]  # as scrub compares: no disguise hides a line
         graded = nbformat.read(course / "autograde" / "autograded" / student / SHEET / f"{SHEET}.ipynb", 4)
         own = set(data.decode("utf-8", "replace").replace("\\n", "\n").replace('\\"', '"').splitlines())
         own = {line.strip().strip('",') for line in own}
         for line in secret_lines(graded, source):
             if line not in own:
-                assert line not in text, f"feedback of {student} shows: {line}"
+                assert not any(normal(line) in seen for seen in shown), f"feedback of {student} shows: {line}"
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+
+
+def test_nothing_a_submission_shows_runs_in_the_teachers_browser(batch):
+    """Scripts, event handlers, javascript: links, iframes, objects, SVG and JavaScript outputs
+    are gone from the autograded notebook (the Formgrader's view) and the feedback; formatting,
+    tables and PNG images stay."""
+    course = batch[0]
+    graded = nbformat.read(course / "autograde" / "autograded" / "active_content" / SHEET / f"{SHEET}.ipynb", 4)
+    shown = json.dumps([c.source for c in graded.cells if c.cell_type != "code"]
+                       + [c.outputs for c in graded.cells if c.cell_type == "code"] + [graded.metadata]).lower()
+    assert "a table" in shown and "<table>" in shown and "image/png" in shown
+    feedback = course / "autograde" / "feedback"
+    page = (feedback / "active_content" / SHEET / f"{SHEET}.html").read_text().lower()
+    honest = (feedback / "complete" / SHEET / f"{SHEET}.html").read_text().lower()
+    for marker in ACTIVE_MARKERS:
+        assert marker not in shown, f"the autograded notebook carries {marker}"
+        assert page.count(marker) == honest.count(marker), f"the feedback carries {marker}"
 
 
 @pytest.fixture(scope="module")
