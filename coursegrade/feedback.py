@@ -111,6 +111,18 @@ def _cut_traceback(output, student_counts):
     output.traceback = kept
 
 
+def _explained(message):
+    """The failure message, with what to do for the two failures that say nothing by themselves:
+    an unanswered function, and a None (a function without ``return``) used as a number."""
+    if message.split(":")[0].strip() == "NotImplementedError":
+        return ("not answered yet: a function it calls still raises NotImplementedError "
+                "(replace that line with your code)")
+    if message.startswith("TypeError") and "NoneType" in message:
+        return (f"{message} (a value the test used is None where a number or an array was expected: "
+                "does the function end with `return` and its result?)")
+    return message
+
+
 def clean_notebook(nb, source_nb=None):
     """The feedback version of an autograded notebook (changed in place and returned)."""
     secrets = secret_lines(nb, source_nb)
@@ -128,11 +140,11 @@ def clean_notebook(nb, source_nb=None):
                 message = verdict.get("message") or next(
                     f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
                 where = "a hidden test" if verdict.get("hidden") else "a test"
-                if message.split(":")[0].strip() == "NotImplementedError":
-                    message = ("not answered yet: a function it calls still raises NotImplementedError "
-                               "(replace that line with your code)")
+                message = _explained(message)
+                line = "" if verdict.get("hidden") else verdict.get("line", "")
+                at = f"\n  the test's line that failed: {line}" if line else ""
                 outputs.append(nbformat.v4.new_output(
-                    "stream", name="stderr", text=f"{where} of '{task}' failed: {message}\n"))
+                    "stream", name="stderr", text=f"{where} of '{task}' failed: {message}{at}\n"))
             elif verdict.get("verdict") not in (None, "passed", "partial credit"):
                 outputs.append(nbformat.v4.new_output(
                     "stream", name="stderr", text=f"'{task}' earned no points: {verdict['verdict']}\n"))

@@ -32,7 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from coursegrade import __version__, guard, preflight, sanitize, sandbox
+from coursegrade import __version__, guard, preflight, sandbox, sanitize
 from coursegrade.feedback import marked
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -297,19 +297,23 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
 
 
 def _failure(cell):
-    """(message, hidden) for a failed test cell: the exception line and whether it was raised
-    inside the hidden part of the test."""
+    """(message, hidden, line) for a failed test cell: the exception line, whether it was raised
+    inside the hidden part of the test, and the test's failing line when that line is visible
+    (a bare ``assert`` says nothing else)."""
     error = next((o for o in cell.outputs if o.output_type == "error"), None)
     if error is None:
-        return "", False
+        return "", False, ""
+    lines = cell.source.splitlines()
     visible = {number for number, _, hidden in marked(cell.source) if not hidden}
-    hidden = False
+    hidden, line = False, ""
     for chunk in error.get("traceback", []):
         match = IPYTHON_FRAME.search(ANSI.sub("", chunk))
         if match and int(match.group(1) or match.group(2)) == cell.execution_count:
-            hidden = int(match.group(3)) not in visible
+            number = int(match.group(3))
+            hidden = number not in visible
+            line = "" if hidden or number > len(lines) else lines[number - 1].strip()
     message = f"{error.ename}: {error.evalue}".strip().rstrip(":")
-    return message[:500], hidden
+    return message[:500], hidden, line[:300]
 
 
 def _score(cell, entry):
@@ -393,9 +397,10 @@ def grade_submission(payload):
             for index, cell in enumerate(nb.cells):
                 if _is_test(cell):
                     score, maximum, verdict = _score(cell, info.get(index))
-                    message, hidden = _failure(cell) if verdict == "failed" else ("", False)
+                    message, hidden, line = _failure(cell) if verdict == "failed" else ("", False, "")
                     cells[cell.metadata["nbgrader"]["grade_id"]] = {
-                        "score": score, "max": maximum, "verdict": verdict, "message": message, "hidden": hidden}
+                        "score": score, "max": maximum, "verdict": verdict, "message": message, "hidden": hidden,
+                        "line": line}
                     cell.metadata["coursegrade"] = cells[cell.metadata["nbgrader"]["grade_id"]]
             if any("exceeded its total time" in r or "did not stop" in r for r in run_reasons):
                 result["status"] = "timeout" if result["status"] == "graded" else result["status"]
