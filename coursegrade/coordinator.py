@@ -180,7 +180,7 @@ def record(course, sheet, student, result, feedback_error, timing=None):
         "student": student, "status": result["status"], "input_hash": result["input_hash"],
         "reasons": result["reasons"], "flags": result["flags"], "seconds": round(result.get("seconds", 0), 2),
         "worker": result.get("worker"), "pid": result.get("pid"), "feedback_error": feedback_error,
-        "cells": {gid: {k: c[k] for k in ("score", "max", "verdict")}
+        "cells": {gid: {k: c[k] for k in ("score", "max", "verdict", "mistakes") if k in c}
                   for graded in result["notebooks"].values() for gid, c in graded["cells"].items()},
         "graded_at": datetime.datetime.now().isoformat(timespec="seconds"),
         "timing": {"worker": {name: graded.get("timing", {}) for name, graded in result["notebooks"].items()},

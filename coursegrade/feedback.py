@@ -143,8 +143,9 @@ def clean_notebook(nb, source_nb=None):
                 message = _explained(message)
                 line = "" if verdict.get("hidden") else verdict.get("line", "")
                 at = f"\n  the test's line that failed: {line}" if line else ""
+                known = f"\n  {verdict['diagnosis']}" if verdict.get("diagnosis") else ""
                 outputs.append(nbformat.v4.new_output(
-                    "stream", name="stderr", text=f"{where} of '{task}' failed: {message}{at}\n"))
+                    "stream", name="stderr", text=f"{where} of '{task}' failed: {message}{at}{known}\n"))
             elif verdict.get("verdict") not in (None, "passed", "partial credit"):
                 outputs.append(nbformat.v4.new_output(
                     "stream", name="stderr", text=f"'{task}' earned no points: {verdict['verdict']}\n"))

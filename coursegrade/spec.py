@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from coursegrade import diagnosis
+
 # nbgrader's Gradebook runs its helper program (alembic) by name: the environment's bin/ first.
 BIN = str(Path(sys.executable).parent)
 if BIN not in os.environ.get("PATH", "").split(os.pathsep):
@@ -87,7 +89,7 @@ def build(course, sheet, db_url, release_folder):
             given = [c.source for c in release.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("solution")]
             tests = [g["source"] for g in graded.values() if g["grade"] and not g["solution"]]
             notebooks[notebook.name] = {"release": json.loads(nbformat.writes(release)), "graded": graded,
-                                        "imports": _imports(given + tests)}
+                                        "imports": _imports(given + tests), "mistakes": diagnosis.load(sheet)}
     for path in sorted(release_dir.rglob("*")):
         if path.is_file() and path.suffix != ".ipynb":
             files[path.relative_to(release_dir).as_posix()] = path.read_bytes()

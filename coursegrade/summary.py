@@ -66,6 +66,22 @@ def _table(header, rows, empty):
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def mistake_counts(records, tests):
+    """{test: [(mistake, submissions)], commonest first} from the records' diagnoses."""
+    counts = {}
+    for record in records:
+        for test in tests:
+            for name in record["cells"].get(test, {}).get("mistakes", []):
+                counts.setdefault(test, {}).setdefault(name, 0)
+                counts[test][name] += 1
+    return {t: sorted(counts[t].items(), key=lambda item: (-item[1], item[0])) for t in tests if t in counts}
+
+
+def _mistake_rows(records, tests):
+    return [f"<tr><td>{html.escape(test)}</td><td>{html.escape(name)}</td><td>{count}</td></tr>"
+            for test, found in mistake_counts(records, tests).items() for name, count in found]
+
+
 def write_summary(course, sheet):
     records = _records(course, sheet)
     out = course.root / "autograde" / "summary"
@@ -90,6 +106,7 @@ def write_summary(course, sheet):
         f"<tr><td>{html.escape(r['student'])}</td><td>{html.escape(r['status'])}</td>"
         f"<td>{'<br>'.join(html.escape(x) for x in r['reasons'][:8])}</td></tr>"
         for r in records if r["reasons"] or r["status"] != "graded"]
+    mistake_rows = _mistake_rows(records, tests)
     mean = sum(totals) / max(1, len(totals))
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(sheet)}: class summary</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}
@@ -104,6 +121,9 @@ Mean {mean:.2f} of {maximum:g} autograded points (written answers are graded by 
 full points.</p>
 <h2>Pass rate per test</h2>
 {_table(("test cell", "points", "full points", "pass rate"), rows, "No test results yet.")}
+<h2>Known mistakes per test</h2><p>How many submissions failed a test with one of the mistakes the course's
+mistake catalogue knows (the sentence their feedback shows), commonest first: what to explain in the next lecture.</p>
+{_table(("test cell", "known mistake", "submissions"), mistake_rows, "No known mistake found.")}
 <h2>Flagged for review</h2><p>Code that can change how tests behave, or changes the guard had to undo.
 Open the autograded notebook in the formgrader (these submissions are flagged there too).</p>
 {_table(("student", "flags"), flag_rows, "None.")}

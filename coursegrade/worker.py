@@ -32,10 +32,12 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from coursegrade import __version__, guard, preflight, sandbox, sanitize
+from coursegrade import __version__, diagnosis, guard, preflight, probe, sandbox, sanitize
 from coursegrade.feedback import marked
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+PROBE_SOURCE = Path(probe.__file__).read_text()  # sent to the kernel as text, as the guard is
+PROBE_SECONDS = 20  # per graded function, for all its probes
 IPYTHON_FRAME = re.compile(r"(?:Cell In\s*\[(\d+)\]|Input In\s*\[(\d+)\]).*?line (\d+)")
 
 
@@ -189,6 +191,7 @@ async def _execute(nb, space, spec_nb, limits, trusted):
     deadline = time.monotonic() + limits.wall_seconds
     client.replies, client.kernel_env, client.space = replies, env, space
     client.timing = timing = {}
+    client.observed = {}
     try:
         stopped = await _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info, reasons, flags)
     finally:
@@ -201,7 +204,7 @@ async def _execute(nb, space, spec_nb, limits, trusted):
     for index in sorted(client.truncated):
         label = nb.cells[index].metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
         reasons.append(f"{label} printed more than {limits.output_bytes_per_cell // 1024} KB; the rest of its output was cut.")
-    return info, reasons, flags, how, timing
+    return info, reasons, flags, how, timing, client.observed
 
 
 def _add(timing, key, begin):
@@ -293,7 +296,44 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
             except Exception as error:  # the kernel's messages make no sense any more
                 stopped = f"grading stopped in {label}: {type(error).__name__}: {str(error)[:200]}"
                 break
+        if spec_nb.get("mistakes") and not stopped:
+            begin = time.monotonic()
+            client.observed = await _observe(client, nb, spec_nb["mistakes"], deadline)
+            _add(timing, "diagnosis", begin)
     return stopped
+
+
+async def _observe(client, nb, catalogue, deadline):
+    """{function: call records} of the student's functions whose tasks failed, on the catalogue's
+    probes (diagnosis.py), run in the kernel after the last cell; a function that hangs or
+    whose answer makes no sense is left out (no diagnosis, no effect on the grade)."""
+    failed = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+              if _is_test(c) and any(o.output_type == "error" for o in c.outputs)]
+    names = sorted({f for task in failed for f in diagnosis.functions_of(catalogue, task)})
+    observed = {}
+    for name in names:
+        remaining = min(PROBE_SECONDS, deadline - time.monotonic())
+        if remaining <= 1:
+            break
+        calls = json.dumps(catalogue["functions"][name]["probes"])
+        expression = f"(lambda d: (exec({PROBE_SOURCE!r}, d), d['run'](globals(), {name!r}, {calls!r}))[1])({{}})"
+        try:
+            reply = await _call_guard(client, expression, timeout=remaining)
+            text = reply["content"]["user_expressions"]["guard"]["data"]["text/plain"]
+            observed[name] = json.loads(ast.literal_eval(text))
+        except Exception:  # a hang, a dead kernel, an answer that is no call record list
+            continue
+    return observed
+
+
+def _diagnosis(spec_nb, task, verdict, observed):
+    """What the mistake catalogue says about a failed test: the sentence for the feedback and
+    the known mistakes found (for the class summary)."""
+    catalogue = spec_nb.get("mistakes")
+    if verdict != "failed" or not catalogue:
+        return {}
+    return {"diagnosis": diagnosis.diagnose(catalogue, task, observed),
+            "mistakes": diagnosis.mistakes_found(catalogue, task, observed)}
 
 
 def _failure(cell):
@@ -386,10 +426,11 @@ def grade_submission(payload):
                     _copy_files({**spec.get("files", {}), **{n: b for n, b in files.items() if not n.endswith(".ipynb")}},
                                 space.work)
                     sandbox.prepare(space)
-                    info, run_reasons, run_flags, how, timing = asyncio.run(_execute(nb, space, spec_nb, limits, trusted))
+                    info, run_reasons, run_flags, how, timing, observed = asyncio.run(
+                        _execute(nb, space, spec_nb, limits, trusted))
             except Exception as error:
-                info, run_reasons, run_flags, how, timing = (
-                    {}, [f"the kernel could not be started: {type(error).__name__}: {error}"], [], "none", {})
+                info, run_reasons, run_flags, how, timing, observed = (
+                    {}, [f"the kernel could not be started: {type(error).__name__}: {error}"], [], "none", {}, {})
                 result["status"] = "failed"
             reasons += run_reasons
             flags += run_flags
@@ -398,9 +439,9 @@ def grade_submission(payload):
                 if _is_test(cell):
                     score, maximum, verdict = _score(cell, info.get(index))
                     message, hidden, line = _failure(cell) if verdict == "failed" else ("", False, "")
-                    cells[cell.metadata["nbgrader"]["grade_id"]] = {
-                        "score": score, "max": maximum, "verdict": verdict, "message": message, "hidden": hidden,
-                        "line": line}
+                    gid = cell.metadata["nbgrader"]["grade_id"]
+                    cells[gid] = {"score": score, "max": maximum, "verdict": verdict, "message": message,
+                                  "hidden": hidden, "line": line, **_diagnosis(spec_nb, gid, verdict, observed)}
                     cell.metadata["coursegrade"] = cells[cell.metadata["nbgrader"]["grade_id"]]
             if any("exceeded its total time" in r or "did not stop" in r for r in run_reasons):
                 result["status"] = "timeout" if result["status"] == "graded" else result["status"]

@@ -10,10 +10,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # long one at the end while the others idle; the rest keep their order.
 SLOWEST_FIRST = (
     "test_browser.py",
-    "test_grading.py",
     "test_course.py",
-    "test_mutants_sheet05.py",
+    "test_grading.py",
     "test_mutants_sheet04.py",
+    "test_mutants_sheet05.py",
+    "test_exchange.py",
+    "test_hub.py",
+    "test_sheet03.py",
     "test_mutants_sheet02.py",
     "test_grading_honest.py",
     "test_grading_dask.py",

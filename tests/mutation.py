@@ -32,6 +32,9 @@ from pathlib import Path
 import nbformat
 from nbtools import grading_mode, is_test_cell, nbgrader_meta, notebook
 
+from coursegrade import diagnosis, probe
+
+BEHAVIOUR = "(the graded functions on the probes)"  # a key of the results, not a cell
 CHILD_SECONDS = 600  # a forked run of the rest of one notebook (seconds, far above what any takes)
 
 
@@ -123,7 +126,7 @@ def grade_in_process(sheet, mutant=None):
     return results
 
 
-def grade_variants(sheet, variants):
+def grade_variants(sheet, variants, probes=None):
     """``grade_in_process`` for the unchanged solution and for each of ``variants`` (mutants or
     alternatives): (baseline results, [results of each variant]), the same numbers, faster.
 
@@ -135,6 +138,7 @@ def grade_variants(sheet, variants):
     libraries are not safe to use in a forked child), each variant runs whole.
     """
     if not hasattr(os, "fork") or sys.platform == "darwin":
+        assert probes is None, "the behaviour on the probes is recorded only where processes fork"
         return grade_in_process(sheet), [grade_in_process(sheet, v) for v in variants]
     path = notebook(sheet)
     nb = nbformat.read(path, as_version=4)
@@ -151,8 +155,10 @@ def grade_variants(sheet, variants):
         for index, (cell, source) in enumerate(plain):
             for number, changed in where.get(index, ()):
                 rest = [(cell, changed), *plain[index + 1:]]
-                results[number] = {**baseline, **_in_child(rest, namespace, path)}
+                results[number] = {**baseline, **_in_child(rest, namespace, path, probes)}
             _run_cell(cell, source, namespace, baseline, path)
+        if probes is not None:
+            baseline[BEHAVIOUR] = behaviours(namespace, probes)
     return baseline, results
 
 
@@ -177,9 +183,24 @@ def _one_torch_thread():
         set_threads(threads)
 
 
-def _in_child(cells, namespace, path):
+def _in_child(cells, namespace, path, probes=None):
     """Run ``cells`` in a forked copy of this process (``namespace`` and every imported module
-    as they are now); returns their results. A child that dies records a failing cell."""
+    as they are now); returns their results, and with ``probes`` the graded functions'
+    behaviour on them under BEHAVIOUR. A child that dies records a failing cell."""
+    def work():
+        results = {}
+        for cell, source in cells:
+            _run_cell(cell, source, namespace, results, path)
+        if probes is not None:
+            results[BEHAVIOUR] = behaviours(namespace, probes)
+        return results
+
+    return forked(work, {"the process running the notebook died or hung": False})
+
+
+def forked(work, failed):
+    """work() (JSON data) computed in a forked copy of this process; ``failed`` if it dies,
+    raises or hangs."""
     read, write = os.pipe()
     gc.freeze()  # the child's garbage collector would otherwise touch (and so copy) every object
     pid = os.fork()
@@ -187,11 +208,9 @@ def _in_child(cells, namespace, path):
         status = 0
         try:
             os.close(read)
-            results = {}
-            for cell, source in cells:
-                _run_cell(cell, source, namespace, results, path)
+            result = work()
             with os.fdopen(write, "w") as pipe:
-                json.dump(results, pipe)
+                json.dump(result, pipe)
         except BaseException:
             status = 1
         finally:
@@ -209,23 +228,32 @@ def _in_child(cells, namespace, path):
             os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     if not data or status:
-        return {f"the process running the notebook died or hung (wait status {status})": False}
+        return failed
     return json.loads(data)
 
 
+def behaviours(namespace, probes):
+    """{function: [call record per probe]} of the notebook's functions (see coursegrade.probe)."""
+    return {name: json.loads(probe.run(namespace, name, json.dumps(calls))) for name, calls in probes.items()}
+
+
 def failures(results):
-    return {name for name, passed in results.items() if not passed}
+    return {name for name, passed in results.items() if name != BEHAVIOUR and not passed}
 
 
 def check_mutants(sheet, mutants):
     """Assert the two rules of the module docstring for every mutant, and that every answer
     cell of the sheet has mutants; report all offenders at once."""
+    import catalogue  # the mistake catalogue is checked on the same runs (it imports this module)
+
     missing = answer_cells(sheet) - covered_cells(mutants)
     assert not missing, f"no mutants for the answer cells {sorted(missing)}"
-    baseline, graded = grade_variants(sheet, mutants)
+    stored = diagnosis.load(sheet)
+    assert stored, f"sheet {sheet} has no mistake catalogue: run `.venv/bin/python tests/catalogue.py {sheet}`"
+    baseline, graded = grade_variants(sheet, mutants, {f: v["probes"] for f, v in stored["functions"].items()})
+    problems = catalogue.problems(sheet, mutants, stored, baseline, graded)
     baseline = failures(baseline)
     assert not baseline, f"the solution of {sheet} itself fails {sorted(baseline)}"
-    problems = []
     for mutant, results in zip(mutants, graded):
         failed = failures(results)
         if not failed & set(mutant.task):
@@ -238,8 +266,12 @@ def check_mutants(sheet, mutants):
 
 def check_alternatives(sheet, alternatives):
     """Assert that every correct alternative passes every test cell of the sheet."""
-    problems = []
-    for alternative, results in zip(alternatives, grade_variants(sheet, alternatives)[1]):
+    import catalogue
+
+    stored = diagnosis.load(sheet)
+    graded = grade_variants(sheet, alternatives, {f: v["probes"] for f, v in stored["functions"].items()})[1]
+    problems = catalogue.diagnosed(stored, alternatives, graded)
+    for alternative, results in zip(alternatives, graded):
         failed = failures(results)
         if failed:
             problems.append(f"correct alternative {alternative.name!r} fails {sorted(failed)}")

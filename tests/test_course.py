@@ -32,7 +32,8 @@ def make_course(tmp_path, sheets):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     for sheet in sheets:
         shutil.copytree(ROOT / "solutions" / sheet, tmp_path / "solutions" / sheet)
-    run_nbgrader("generate_assignment", "*", "--force", cwd=tmp_path)  # every sheet, in one run
+    if sheets:
+        run_nbgrader("generate_assignment", "*", "--force", cwd=tmp_path)  # every sheet, in one run
     return tmp_path
 
 

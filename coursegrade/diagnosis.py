@@ -1,0 +1,91 @@
+"""Name the known mistake behind a failed test: the mistake catalogue of a sheet.
+
+The suite's mutation lists (tests/test_mutants_sheet0*.py) hold, for every graded function, the
+mistakes students really make, each with a sentence. ``tests/catalogue.py`` turns them into
+``coursegrade/mistakes/<sheet>.json``: for every graded function the inputs its *visible* tests
+call it with (the probes), what the reference does on them, and what each known mistake does
+(probe.py describes a call as plain data: result, exception, changed arguments, warnings).
+
+After grading, the worker calls the student's functions of every failed task on the probes (in
+the student's sandboxed kernel, probe.run) and ``diagnose`` compares what they did here, outside
+the kernel: the same as one known mistake (or several that behave alike) gives that sentence,
+the same as the reference gives "seems right, the failure is elsewhere", anything else gives
+nothing. The catalogue never reaches the release or the feedback: only its sentences do.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+FOLDER = Path(__file__).parent / "mistakes"
+RTOL, ATOL = 1e-6, 1e-9  # far above rounding differences of correct forms, far below any mistake's effect
+
+
+def load(sheet):
+    """The sheet's catalogue, or None when it has none."""
+    path = FOLDER / f"{sheet}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _numbers(values):
+    return np.array([float(v) for v in values], dtype=float)  # "nan", "inf" come back as floats
+
+
+def _kind(dtype):
+    return "bool" if dtype[1:2] == "b" else "number"
+
+
+def same(a, b):
+    """Two encoded values (probe.encode) agree: equal structure, numbers within tolerance."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if "array" in a and "array" in b:
+            return (a["shape"] == b["shape"] and _kind(a["dtype"]) == _kind(b["dtype"]) and a["whole"] == b["whole"]
+                    and np.allclose(_numbers(a["array"]), _numbers(b["array"]), rtol=RTOL, atol=ATOL, equal_nan=True))
+        numbers = [x.get("int", x.get("float")) for x in (a, b)]
+        if len(a) == len(b) == 1 and all(n is not None for n in numbers):
+            x, y = (float(n) for n in numbers)
+            return (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=RTOL, abs_tol=ATOL)
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def same_behaviour(calls, others):
+    """Two lists of call records (probe.behaviour) agree on every probe."""
+    return calls is not None and others is not None and len(calls) == len(others) and all(
+        c["raised"] == o["raised"] and c["changed"] == o["changed"] and c["warned"] == o["warned"]
+        and same(c["out"], o["out"]) for c, o in zip(calls, others))
+
+
+def functions_of(catalogue, task):
+    """The graded functions whose mistakes fail ``task``: what to probe when it fails."""
+    return sorted({f for m in catalogue["mistakes"] if task in m["tasks"] for f in m["behaviour"]})
+
+
+def diagnose(catalogue, task, observed):
+    """The sentence for a failed ``task``, given observed = {function: call records} of the
+    student's functions on the probes; None when nothing can be said for certain."""
+    names = functions_of(catalogue, task)
+    if not names or any(observed.get(f) is None for f in names):
+        return None
+    found = mistakes_found(catalogue, task, observed)
+    if len(found) == 1:
+        return f"This looks like a known mistake: {found[0]}."
+    if found:
+        return "This looks like one of these known mistakes: " + "; ".join(found) + "."
+    if all(same_behaviour(observed[f], catalogue["functions"][f]["reference"]) for f in names):
+        return (f"{', '.join(names)} gave the expected results on the visible test's inputs: the failure is "
+                "probably elsewhere (the type or shape of what is returned, a stated property, an input not tried there).")
+    return None
+
+
+def mistakes_found(catalogue, task, observed):
+    """The names of the known mistakes the observed behaviour matches (for the class summary)."""
+    names = functions_of(catalogue, task)
+    if not names or any(observed.get(f) is None for f in names):
+        return []
+    return list(dict.fromkeys(m["name"] for m in catalogue["mistakes"] if task in m["tasks"]
+                              and all(same_behaviour(observed[f], c) for f, c in m["behaviour"].items())))

@@ -1,0 +1,173 @@
+"""The mistake catalogue of a sheet (coursegrade/diagnosis.py), built from its mutation list.
+
+    .venv/bin/python tests/catalogue.py [sheet ...]   # rebuild coursegrade/mistakes/<sheet>.json
+
+1. Probes: the solution runs on the grading budget; while the *visible* part of each test cell
+   runs, every call of a graded function (a ``def`` in an answer cell) with plain arguments is
+   recorded (at most PROBES per function). Hidden tests' inputs are never recorded.
+2. Behaviour: the reference and every mutant (tests/test_mutants_sheet0*.py) run as in the
+   mutation tests; at the end of each run, each graded function is called on its probes.
+3. A mutant enters the catalogue under its sentence with the functions of its cell that behave
+   differently from the reference; a mutant that behaves like the reference on every probe
+   cannot be recognised from the visible inputs and is left out (the coverage figure counts it).
+
+The mutation tests rebuild the behaviour of every mutant and correct alternative on the stored
+probes, check that the stored catalogue is current, and print the share of mistakes it names.
+"""
+
+import ast
+import importlib
+import inspect
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+import mutation  # noqa: E402
+from nbtools import SHEETS, is_code_answer, is_test_cell, nbgrader_meta, notebook  # noqa: E402
+
+from coursegrade import diagnosis, probe  # noqa: E402
+from coursegrade.feedback import split_hidden  # noqa: E402
+
+# The share of each sheet's mutation list that the catalogue names (measured; a ratchet, never lowered).
+FLOOR = dict(zip(SHEETS, (0.91, 0.82, 0.34, 0.26, 0.62)))
+PROBES = 10  # calls recorded per function: enough to tell mistakes apart, few enough to be quick
+
+
+def graded_functions(nb):
+    """{function name: grade_id of the answer cell that defines it}."""
+    found = {}
+    for cell in nb.cells:
+        if is_code_answer(cell):
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.FunctionDef):
+                    found[node.name] = nbgrader_meta(cell)["grade_id"]
+    return found
+
+
+def _tag_helpers(values, source):
+    """Give the functions a visible test defines (``def name(...)`` at the top of its cell) their
+    source, so that they can be probe arguments (probe.encode_argument)."""
+    defined = {node.name: ast.get_source_segment(source, node) for node in ast.parse(source).body
+               if isinstance(node, ast.FunctionDef)}
+    for value in values:
+        if inspect.isfunction(value) and value.__name__ in defined and not value.__code__.co_freevars:
+            value.__source__ = defined[value.__name__]
+
+
+def _recorder(function, calls, source):
+    def recorded(*args, **kwargs):
+        _tag_helpers((*args, *kwargs.values()), source)
+        if len(calls) < PROBES and all(probe.plain(v) for v in (*args, *kwargs.values())):
+            call = [[probe.encode_argument(a) for a in args], {k: probe.encode_argument(v) for k, v in kwargs.items()}]
+            if call not in calls:
+                calls.append(call)
+        return function(*args, **kwargs)
+
+    return recorded
+
+
+def record_probes(sheet):
+    """{function: [[args, kwargs], ...]}: the graded functions' calls in the visible tests."""
+    path = notebook(sheet)
+    nb = nbformat.read(path, as_version=4)
+    names = graded_functions(nb)
+
+    def work():
+        namespace, calls, results = {"__name__": "__notebook__"}, {name: [] for name in names}, {}
+        for cell in nb.cells:
+            if not is_test_cell(cell):
+                mutation._run_cell(cell, cell.source, namespace, results, path)
+                continue
+            originals = {name: namespace[name] for name in names if callable(namespace.get(name))}
+            visible = split_hidden(cell.source)[0]
+            namespace.update({name: _recorder(f, calls[name], visible) for name, f in originals.items()})
+            mutation._run_cell(cell, visible, namespace, results, path)
+            for name, f in originals.items():
+                namespace[name] = f
+        return {name: found for name, found in calls.items() if found}
+
+    with mutation._grading_run(path):
+        return mutation.forked(work, None)
+
+
+def build(sheet, mutants, probes):
+    """The catalogue: {"sheet", "functions": {name: {"cell", "probes", "reference"}}, "mistakes": [...]}."""
+    return assemble(sheet, mutants, probes, *mutation.grade_variants(sheet, mutants, probes))
+
+
+def assemble(sheet, mutants, probes, baseline, graded):
+    """The catalogue from the runs of the reference (baseline) and of the mutants (graded)."""
+    cells = graded_functions(nbformat.read(notebook(sheet), as_version=4))
+    reference = baseline[mutation.BEHAVIOUR]
+    functions = {name: {"cell": cells[name], "probes": calls, "reference": reference[name]}
+                 for name, calls in probes.items()}
+    mistakes = []
+    for mutant, results in zip(mutants, graded):
+        seen = results.get(mutation.BEHAVIOUR, {})
+        differing = {name: calls for name, calls in seen.items()
+                     if cells[name] == mutant.cell and not diagnosis.same_behaviour(calls, reference[name])}
+        if differing:
+            mistakes.append({"name": mutant.name, "tasks": list(mutant.task), "behaviour": differing})
+    return {"sheet": sheet, "functions": functions, "mistakes": mistakes}
+
+
+def _same_catalogue(a, b):
+    return (a["functions"].keys() == b["functions"].keys()
+            and all(diagnosis.same_behaviour(a["functions"][f]["reference"], b["functions"][f]["reference"])
+                    for f in a["functions"])
+            and [(m["name"], m["tasks"], sorted(m["behaviour"])) for m in a["mistakes"]]
+            == [(m["name"], m["tasks"], sorted(m["behaviour"])) for m in b["mistakes"]]
+            and all(diagnosis.same_behaviour(m["behaviour"][f], n["behaviour"][f])
+                    for m, n in zip(a["mistakes"], b["mistakes"]) for f in m["behaviour"]))
+
+
+def problems(sheet, mutants, stored, baseline, graded):
+    """What is wrong with the stored catalogue, given this run of the mutants on its probes:
+    out of date, or naming fewer mistakes than the sheet's floor (the figure is printed)."""
+    probes = {f: v["probes"] for f, v in stored["functions"].items()}
+    fresh = assemble(sheet, mutants, probes, baseline, graded)
+    found = [m for m, r in zip(mutants, graded) if named(fresh, m, r.get(mutation.BEHAVIOUR, {}))]
+    share = len(found) / len(mutants)
+    print(f"{sheet}: the feedback names {len(found)} of {len(mutants)} known mistakes ({100 * share:.0f} %)")
+    wrong = []
+    if not _same_catalogue(fresh, stored):
+        wrong.append(f"coursegrade/mistakes/{sheet}.json is out of date: run `.venv/bin/python tests/catalogue.py {sheet}`")
+    if share < FLOOR[sheet]:
+        wrong.append(f"the catalogue names {100 * share:.0f} % of the mistakes, less than the {100 * FLOOR[sheet]:.0f} % "
+                     "it named before: " + "; ".join(m.name for m in mutants if m not in found))
+    return wrong
+
+
+def diagnosed(stored, alternatives, graded):
+    """The correct alternatives that the catalogue would take for a known mistake."""
+    return [f"correct alternative {a.name!r} looks like {found}" for a, results in zip(alternatives, graded)
+            for task in {t for m in stored["mistakes"] for t in m["tasks"]}
+            for found in [diagnosis.mistakes_found(stored, task, results.get(mutation.BEHAVIOUR, {}))] if found]
+
+
+def named(catalogue, mutant, behaviour):
+    """Does the catalogue name this mutant's mistake from its behaviour, for a task it fails?"""
+    return any(mutant.name in diagnosis.mistakes_found(catalogue, task, behaviour) for task in mutant.task)
+
+
+def mutants_of(sheet):
+    number = SHEETS.index(sheet) + 1
+    return importlib.import_module(f"test_mutants_sheet{number:02d}")
+
+
+def main(sheets):
+    diagnosis.FOLDER.mkdir(exist_ok=True)
+    for sheet in sheets:
+        mutants = mutants_of(sheet).MUTANTS
+        catalogue = build(sheet, mutants, record_probes(sheet))
+        (diagnosis.FOLDER / f"{sheet}.json").write_text(json.dumps(catalogue, sort_keys=True, separators=(",", ":")) + "\n")
+        print(f"{sheet}: {len(catalogue['mistakes'])} of {len(mutants)} mistakes recognisable from the visible inputs", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or SHEETS)

@@ -1,0 +1,75 @@
+"""Feedback that names the mistake (coursegrade/diagnosis.py), end to end: a small batch of
+sheet 01 with a known mix of mistakes from the mutation list, graded by coursegrade."""
+
+import html
+import re
+
+import nbformat
+import pytest
+from grading_corpus import SHEET, fill, make_course
+from mutation import _mutated_cells
+from nbtools import is_code_answer, nbgrader_meta, notebook
+from test_mutants_sheet01 import MUTANTS
+
+from coursegrade import coordinator, diagnosis, sandbox
+
+LIMITS = sandbox.Limits(cell_seconds=20, wall_seconds=180)
+NAIVE = "sigmoid written naively (overflow for large negative x)"
+ASCENT = "gradient ascent"
+MIX = {"ada": NAIVE, "bo": NAIVE, "cy": ASCENT, "dee": None}  # dee: correct work
+
+
+def with_mistake(release, source, name):
+    """The release filled with the reference code, with the named mutant's edit in its cell."""
+    nb = fill(release, source)
+    if name is None:
+        return nb
+    mutant = next(m for m in MUTANTS if m.name == name)
+    changed = dict((nbgrader_meta(c).get("grade_id"), s) for c, s in _mutated_cells(source, mutant))[mutant.cell]
+    cell = next(c for c in nb.cells if is_code_answer(c) and nbgrader_meta(c)["grade_id"] == mutant.cell)
+    cell.source = changed
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("diagnosis"))
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    source = nbformat.read(notebook(SHEET), as_version=4)
+    for student, name in MIX.items():
+        target = course / "autograde" / "submitted" / student / SHEET
+        target.mkdir(parents=True)
+        nbformat.write(with_mistake(release, source, name), target / f"{SHEET}.ipynb")
+    coordinator.grade(course, SHEET, workers=2, limits=LIMITS, progress=False, log=lambda *a: None)
+    return course
+
+
+def feedback(course, student):
+    return html.unescape((course / "autograde" / "feedback" / student / SHEET / f"{SHEET}.html").read_text())
+
+
+def named_in(text, name):
+    """The feedback names the mistake: alone, or among the few that behave exactly alike (the
+    naive sigmoid and np.where over both branches give the same numbers and warnings)."""
+    sentences = re.findall(r"This looks like (?:a known mistake|one of these known mistakes): [^\n]*", text)
+    return any(name in sentence for sentence in sentences)
+
+
+def test_the_feedback_names_the_mistake_under_the_failed_test(graded):
+    assert named_in(feedback(graded, "ada"), NAIVE)
+    assert f"This looks like a known mistake: {ASCENT}." in feedback(graded, "cy")
+    assert "known mistake" not in feedback(graded, "dee"), "correct work gets no diagnosis"
+
+
+def test_the_class_summary_counts_each_known_mistake(graded):
+    page = html.unescape((graded / "autograde" / "summary" / f"{SHEET}.html").read_text())
+    table = page.split("Known mistakes per test", 1)[1].split("<h2>", 1)[0]
+    assert f"<td>test_a2_sigmoid</td><td>{NAIVE}</td><td>2</td>" in table, table
+    assert f"<td>{ASCENT}</td><td>1</td>" in table, table
+
+
+def test_the_catalogue_never_reaches_the_release():
+    release = notebook(SHEET, "notebooks").read_text()
+    catalogue = diagnosis.load(SHEET)
+    assert catalogue and not any(m["name"] in release for m in catalogue["mistakes"]), "a mistake's sentence is in the release"
+    assert not list((notebook(SHEET, "notebooks").parent).glob("*.json")), "a catalogue file was released"
