@@ -116,14 +116,19 @@ def assemble(sheet, mutants, probes, baseline, graded):
     return {"sheet": sheet, "functions": functions, "mistakes": mistakes}
 
 
-def _same_catalogue(a, b):
-    return (a["functions"].keys() == b["functions"].keys()
-            and all(diagnosis.same_behaviour(a["functions"][f]["reference"], b["functions"][f]["reference"])
-                    for f in a["functions"])
-            and [(m["name"], m["tasks"], sorted(m["behaviour"])) for m in a["mistakes"]]
-            == [(m["name"], m["tasks"], sorted(m["behaviour"])) for m in b["mistakes"]]
-            and all(diagnosis.same_behaviour(m["behaviour"][f], n["behaviour"][f])
-                    for m, n in zip(a["mistakes"], b["mistakes"]) for f in m["behaviour"]))
+def _differences(a, b):
+    """Where catalogue a differs from catalogue b (empty when they agree)."""
+    found = [f"the graded functions: {sorted(a['functions'])} here, {sorted(b['functions'])} stored"
+             ] if a["functions"].keys() != b["functions"].keys() else []
+    found += [f"the reference's {f}" for f in a["functions"].keys() & b["functions"].keys()
+              if not diagnosis.same_behaviour(a["functions"][f]["reference"], b["functions"][f]["reference"])]
+    mistakes = {m["name"]: m for m in b["mistakes"]}
+    for m in a["mistakes"]:
+        stored = mistakes.pop(m["name"], None)
+        if stored is None or stored["tasks"] != m["tasks"] or sorted(stored["behaviour"]) != sorted(m["behaviour"]) \
+                or not all(diagnosis.same_behaviour(m["behaviour"][f], stored["behaviour"][f]) for f in m["behaviour"]):
+            found.append(f"the mistake {m['name']!r}")
+    return found + [f"the mistake {name!r} (no longer recognisable)" for name in mistakes]
 
 
 def problems(sheet, mutants, stored, baseline, graded):
@@ -135,8 +140,10 @@ def problems(sheet, mutants, stored, baseline, graded):
     share = len(found) / len(mutants)
     print(f"{sheet}: the feedback names {len(found)} of {len(mutants)} known mistakes ({100 * share:.0f} %)")
     wrong = []
-    if not _same_catalogue(fresh, stored):
-        wrong.append(f"coursegrade/mistakes/{sheet}.json is out of date: run `.venv/bin/python tests/catalogue.py {sheet}`")
+    differences = _differences(fresh, stored)
+    if differences:
+        wrong.append(f"coursegrade/mistakes/{sheet}.json is out of date ({'; '.join(differences[:5])}): "
+                     f"run `.venv/bin/python tests/catalogue.py {sheet}`")
     if share < FLOOR[sheet]:
         wrong.append(f"the catalogue names {100 * share:.0f} % of the mistakes, less than the {100 * FLOOR[sheet]:.0f} % "
                      "it named before: " + "; ".join(m.name for m in mutants if m not in found))
