@@ -167,4 +167,7 @@ def run(namespace, name, probes):
     probes = json.loads(probes)
     _seed()
     calls = [([decode(a) for a in args], {k: decode(v) for k, v in kwargs.items()}) for args, kwargs in probes + probes[:1]]
-    return json.dumps([behaviour(function, args, kwargs) for args, kwargs in calls])
+    records = [behaviour(function, args, kwargs) for args, kwargs in calls]
+    if records:
+        records[-1]["repeats_first"] = records[-1] == records[0]  # the first probe asked again
+    return json.dumps(records)
