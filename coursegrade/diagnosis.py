@@ -29,6 +29,11 @@ def load(sheet):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def probes(catalogue):
+    """{function: its probes} of a catalogue."""
+    return {name: entry["probes"] for name, entry in catalogue["functions"].items()}
+
+
 def _numbers(values):
     return np.array([float(v) for v in values], dtype=float)  # "nan", "inf" come back as floats
 

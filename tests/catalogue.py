@@ -134,7 +134,7 @@ def _differences(a, b):
 def problems(sheet, mutants, stored, baseline, graded):
     """What is wrong with the stored catalogue, given this run of the mutants on its probes:
     out of date, or naming fewer mistakes than the sheet's floor (the figure is printed)."""
-    probes = {f: v["probes"] for f, v in stored["functions"].items()}
+    probes = diagnosis.probes(stored)
     fresh = assemble(sheet, mutants, probes, baseline, graded)
     found = [m for m, r in zip(mutants, graded) if named(fresh, m, r.get(mutation.BEHAVIOUR, {}))]
     share = len(found) / len(mutants)

@@ -250,7 +250,7 @@ def check_mutants(sheet, mutants):
     assert not missing, f"no mutants for the answer cells {sorted(missing)}"
     stored = diagnosis.load(sheet)
     assert stored, f"sheet {sheet} has no mistake catalogue: run `.venv/bin/python tests/catalogue.py {sheet}`"
-    baseline, graded = grade_variants(sheet, mutants, {f: v["probes"] for f, v in stored["functions"].items()})
+    baseline, graded = grade_variants(sheet, mutants, diagnosis.probes(stored))
     problems = catalogue.problems(sheet, mutants, stored, baseline, graded)
     baseline = failures(baseline)
     assert not baseline, f"the solution of {sheet} itself fails {sorted(baseline)}"
@@ -269,7 +269,7 @@ def check_alternatives(sheet, alternatives):
     import catalogue
 
     stored = diagnosis.load(sheet)
-    graded = grade_variants(sheet, alternatives, {f: v["probes"] for f, v in stored["functions"].items()})[1]
+    graded = grade_variants(sheet, alternatives, diagnosis.probes(stored))[1]
     problems = catalogue.diagnosed(stored, alternatives, graded)
     for alternative, results in zip(alternatives, graded):
         failed = failures(results)
