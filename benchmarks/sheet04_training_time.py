@@ -150,7 +150,7 @@ def time_sheet():
     from nbtools import grading_mode, is_test_cell
 
     nb = nbformat.read(notebook(SHEET), as_version=4)
-    namespace, part, parts = {"__name__": "__notebook__"}, "setup", {}
+    namespace, part, parts, cells = {"__name__": "__notebook__"}, "setup", {}, []
     cwd = os.getcwd()
     os.chdir(notebook(SHEET).parent)
     try:
@@ -164,10 +164,14 @@ def time_sheet():
                 exec(compile(cell.source, "cell", "exec"), namespace)
                 plt.close("all")
                 parts[part] = parts.get(part, 0.0) + time.perf_counter() - start
+                cells.append((time.perf_counter() - start, cell.source.splitlines()[0][:70]))
     finally:
         os.chdir(cwd)
     for name, seconds in parts.items():
         print(f"    {name}: {seconds:.1f} s")
+    print("  the slowest cells:")
+    for seconds, first_line in sorted(cells, reverse=True)[:6]:
+        print(f"    {seconds:6.1f} s  {first_line}")
     print(f"the whole sheet in full mode: {sum(parts.values()):.0f} s")
 
 

@@ -29,6 +29,7 @@ with the single-run loop.
 import copy
 import json
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -49,21 +50,52 @@ class CannotBatch(ValueError):
     """A model or optimizer that train_runs does not handle (train it with the single-run loop)."""
 
 
-def train_runs(models, optimizers, data, epochs, batch_size=64, seeds=0):
+def train_runs(models, optimizers, data, epochs, batch_size=64, seeds=0, workers=None):
     """One history per run, as train_classifier(model, optimizer, data, epochs, batch_size, seed)
-    returns it; runs with the same layer shapes train together. ``seeds``: one per run, or one for all."""
+    returns it; runs with the same layer shapes train together. ``seeds``: one per run, or one for all.
+    ``workers``: how many groups (runs of one shape) train at the same time, each in its own thread
+    on one core; by default as many as PyTorch may use threads on a CPU (torch.get_num_threads()),
+    one at a time on a GPU."""
     seeds = list(seeds) if np.ndim(seeds) else [int(seeds)] * len(models)
     runs = [_describe(model, optimizer) for model, optimizer in zip(models, optimizers, strict=True)]
     groups = defaultdict(list)
     for number, run in enumerate(runs):
         groups[run["shapes"]].append(number)
-    histories = [None] * len(models)
+    jobs = []
     for numbers in groups.values():
         numbers.sort(key=lambda n: runs[n]["optimizer"] != "sgd")  # SGD runs first, then Adam: one slice each
-        group = [dict(runs[n], seed=seeds[n]) for n in numbers]
-        for number, history in zip(numbers, _train_group(group, data, epochs, batch_size)):
+        jobs.append((numbers, [dict(runs[n], seed=seeds[n]) for n in numbers]))
+    jobs.sort(key=lambda job: -_work(job[1]))  # the longest first, so that no core idles at the end
+    device = runs[0]["linears"][0].weight.device if runs else torch.device("cpu")
+    if workers is None:
+        workers = 1 if device.type == "cuda" else torch.get_num_threads()
+    trained = _in_threads(lambda group: _train_group(group, data, epochs, batch_size), [g for _, g in jobs], workers)
+    histories = [None] * len(models)
+    for (numbers, _), group_histories in zip(jobs, trained):
+        for number, history in zip(numbers, group_histories):
             histories[number] = history
     return histories
+
+
+def _work(group):
+    """Multiply-adds per image of a group's forward pass (a measure of its training time)."""
+    return len(group) * sum(outputs * inputs for outputs, inputs in group[0]["shapes"])
+
+
+def _in_threads(function, items, workers):
+    """[function(item) for item in items], up to ``workers`` at once in threads. PyTorch's operations
+    release Python's lock, so threads use several cores; while they run, each operation runs on one
+    torch thread (the small networks' steps are too short to share among cores)."""
+    workers = min(workers, len(items))
+    if workers <= 1:
+        return [function(item) for item in items]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(function, items))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _describe(model, optimizer):

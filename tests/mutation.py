@@ -167,9 +167,11 @@ def _one_torch_thread():
     """PyTorch's OpenMP (libgomp) hangs in a forked child when the parent ran a parallel region
     on several threads: the child has none of the parent's worker threads. While variants fork,
     torch therefore runs on one thread, and a notebook's own ``torch.set_num_threads`` keeps it
-    there (thread counts change the speed, not what a cell computes beyond rounding)."""
+    there (thread counts change the speed, not what a cell computes beyond rounding). Modules
+    that torch imports on first use are imported before the children fork."""
     try:
         import torch
+        import torch._dynamo  # noqa: F401 (the first optimizer imports it: about 1 s, paid here once, not per child)
     except ImportError:
         yield
         return

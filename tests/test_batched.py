@@ -114,6 +114,22 @@ def test_a_run_does_not_depend_on_the_others(ref):
         assert_same(c, a, f"run {run} in another order")
 
 
+def test_groups_side_by_side_equal_groups_one_after_the_other(ref):
+    """Groups of different shapes train in threads (workers); each group's runs are the same."""
+    data = toy_data(5)
+    built = [build(ref, *run) for run in RUNS]
+    models, optimizers, seeds = [m for m, _ in built], [o for _, o in built], [run[4] for run in RUNS]
+    one_by_one = train_runs(models, optimizers, data, 2, 16, seeds, workers=1)
+    torch.set_num_threads(2)
+    try:
+        side_by_side = train_runs(models, optimizers, data, 2, 16, seeds, workers=3)
+        assert torch.get_num_threads() == 2, "the caller's torch thread count is restored"
+    finally:
+        torch.set_num_threads(1)
+    for run, a, b in zip(RUNS, one_by_one, side_by_side):
+        assert_same(b, a, f"run {run} in a thread")
+
+
 def test_the_same_seed_shares_the_data_order_and_other_seeds_do_not(ref):
     data = toy_data(2)
     runs = [((6,), "sigmoid", "sgd", 0.5, seed, "default") for seed in (0, 0, 7)]
