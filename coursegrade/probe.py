@@ -168,8 +168,8 @@ def encode_argument(value, places=None):
             for group in value.param_groups]}
     if _sympy(value):
         return {"srepr": sys.modules["sympy"].srepr(value)}
-    if type(value) is dict:
-        return {"dict": {k: encode_argument(v, places) for k, v in value.items()}}
+    if type(value) is dict:  # as pairs: the catalogue's JSON sorts a dict's keys, the order can matter
+        return {"dict": [[k, encode_argument(v, places)] for k, v in value.items()]}
     if isinstance(value, np.ndarray):
         return {"ndarray": [float(x) if value.dtype.kind == "f" else int(x) for x in value.ravel()],
                 "shape": list(value.shape), "dtype": value.dtype.str}
@@ -277,7 +277,7 @@ def decode(data, parameters=None):
 
             return sympy.sympify(data["srepr"])
         if "dict" in data:
-            return {k: decode(v, parameters) for k, v in data["dict"].items()}
+            return {k: decode(v, parameters) for k, v in data["dict"]}
         if "ndarray" in data:
             return np.array(data["ndarray"], dtype=np.dtype(data["dtype"])).reshape(data["shape"])
         if "scalar" in data:

@@ -30,6 +30,10 @@ EXTRA = {
         "solves_xor(_xor_net(-2.0, 0.0))",  # every point taken as label 0
         "success_rate([_xor_net(-2.0, 4.0), _xor_net(-2.0, 0.0)])",
     ],
+    "05_activations_and_skip_connections": [
+        "softplus(np.array([-4e11, -1e11, 3.0]), beta=1e-10)",  # beta x = -40: log(1 + e^-40) rounds to 0
+        "elu(np.array([-1e-15, -1e-12, 2.0]), alpha=1e8)",  # exp(x) - 1 loses the digits of a tiny x
+    ],
     "04_optimizers_and_initialization": [
         "rmsprop_steps(lambda w: np.array([2.0, -1.0]) * w + 1.0, np.array([0.5, -0.5]), 3, lr=0.1, rho=0.9, delta=1e-6)",
         "search_learning_rates([0.01, 0.1], lambda lr: {'train_accuracy': np.array([0.9, 10 * lr]), 'test_accuracy': np.array([0.5, lr])})",
