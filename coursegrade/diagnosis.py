@@ -70,7 +70,8 @@ def same_behaviour(calls, others):
     if repeats[0] != repeats[1]:
         return False
     return all(c["raised"] == o["raised"] and c["changed"] == o["changed"] and c["warned"] == o["warned"]
-               and same(c["out"], o["out"], values=repeats[0]) for c, o in zip(calls, others))
+               and same(c["out"], o["out"], values=repeats[0]) and same(c.get("after"), o.get("after"), values=repeats[0])
+               for c, o in zip(calls, others))
 
 
 def functions_of(catalogue, task):
