@@ -9,6 +9,7 @@ kernel (diagnosis.py); what the kernel sends back can only change the sentence s
 own student, never a grade.
 """
 
+import contextlib
 import copy
 import fractions
 import json
@@ -330,9 +331,49 @@ def _seed():
         sys.modules["torch"].manual_seed(0)
 
 
-def _seeded(function, args, kwargs):
+def _seeded(function, args, kwargs, options):
     _seed()
-    return behaviour(function, args, kwargs)
+    with _autograd_off() if options.get("autograd") == "off" else contextlib.nullcontext():
+        return behaviour(function, args, kwargs)
+
+
+def autograd_is_off():
+    """Whether this call happens with autograd switched off (a test of a task that asks for
+    gradients by hand calls the function so): its probe then runs the same way."""
+    torch = sys.modules.get("torch")
+    return torch is not None and not torch.is_grad_enabled()
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError("autograd is switched off for this call")
+
+
+@contextlib.contextmanager
+def _autograd_off():
+    """No gradients and every way into autograd refused (backward passes, torch.autograd.grad and
+    what is built on it, forward mode, tensors that require gradients), as the tests do."""
+    import torch
+    import torch._dynamo  # noqa: F401 (torch.func imports it on first use: now, not under the stand-ins)
+    from torch.overrides import TorchFunctionMode
+
+    class Refusing(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if getattr(func, "__name__", "") in ("backward", "grad", "requires_grad_", "_make_dual") or kwargs.get("requires_grad"):
+                _refuse()
+            return func(*args, **kwargs)
+
+    patched = [(torch.Tensor, "backward"), (torch.autograd, "backward"), (torch.autograd, "grad"),
+               (torch.autograd.forward_ad, "make_dual")]
+    saved = [getattr(owner, name) for owner, name in patched]
+    try:
+        for owner, name in patched:
+            setattr(owner, name, _refuse)
+        with torch.no_grad(), Refusing():
+            yield
+    finally:
+        for (owner, name), value in zip(patched, saved):
+            setattr(owner, name, value)
 
 
 def run(namespace, name, probes):
@@ -344,8 +385,8 @@ def run(namespace, name, probes):
         return json.dumps(None)
     probes = json.loads(probes)
     _seed()
-    calls = [decode_call(args, kwargs) for args, kwargs in probes + probes[:1]]
-    records = [_seeded(function, args, kwargs) for args, kwargs in calls]
+    calls = [(*decode_call(*call[:2]), call[2] if len(call) > 2 else {}) for call in probes + probes[:1]]
+    records = [_seeded(function, args, kwargs, options) for args, kwargs, options in calls]
     if records:
         records[-1]["repeats_first"] = records[-1] == records[0]  # the first probe asked again
     return json.dumps(records)

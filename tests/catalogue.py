@@ -35,7 +35,7 @@ from coursegrade import diagnosis, probe  # noqa: E402
 from coursegrade.feedback import split_hidden  # noqa: E402
 
 # The share of each sheet's mutation list that the catalogue names (measured; a ratchet, never lowered).
-FLOOR = dict(zip(SHEETS, (0.94, 0.87, 0.88, 0.96, 0.85)))
+FLOOR = dict(zip(SHEETS, (0.94, 0.87, 0.89, 1.0, 0.96)))
 PROBES = 10  # calls recorded per function: enough to tell mistakes apart, few enough to be quick
 
 
@@ -92,6 +92,8 @@ def _recorder(function, calls, sources, limit=PROBES):
                 call = probe.encode_call(args, kwargs)
             except ValueError:  # an optimizer of parameters outside the call
                 call = None
+            if call is not None and probe.autograd_is_off():
+                call = [*call, {"autograd": "off"}]  # run as the test runs it (probe._autograd_off)
             if call is not None and call not in calls:
                 calls.append(call)
         return function(*args, **kwargs)
