@@ -7,6 +7,7 @@ JupyterLab's own application object.
 """
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -48,10 +49,10 @@ def lab_server(folder, env=None, log=None):
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    port, token = free_port(), secrets.token_hex(16)
+    token = secrets.token_hex(16)
     command = [
         str(BIN / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
     ]
     if os.geteuid() == 0:
@@ -65,27 +66,44 @@ def lab_server(folder, env=None, log=None):
     )
     server_env.pop("NBGRADER_EXECUTION", None)
     log = open(log or folder / "jupyterlab.log", "w")  # closed when the server stops
-    process = subprocess.Popen(command, cwd=folder, env=server_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    process = None
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start; see {log.name}") from None
-                time.sleep(0.5)
+        for _ in range(3):  # a port found free can be taken by a parallel test before the server binds it
+            port = free_port()
+            process = subprocess.Popen([*command, f"--ServerApp.port={port}"], cwd=folder, env=server_env,
+                                       stdout=log, stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{port}"
+            if _answers(process, f"{url}/api/status?token={token}"):
+                break
+            process.wait()
+        else:
+            raise RuntimeError(f"JupyterLab did not start; see {log.name}")
         yield url, token
     finally:
-        process.terminate()  # the server shuts its kernels down on SIGTERM
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            process.terminate()  # the server shuts its kernels down on SIGTERM
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         log.close()
+
+
+def _answers(process, url, seconds=120):
+    """Whether the server started by ``process`` answers at ``url``; False if it exited (its
+    port was taken: something else may answer there, even with garbage)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return process.poll() is None
+        except (OSError, http.client.HTTPException):
+            if process.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                raise RuntimeError("JupyterLab did not answer within two minutes") from None
+            time.sleep(0.5)
 
 
 # JavaScript run in the page: the notebook's state as JupyterLab's model holds it.
