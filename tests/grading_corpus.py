@@ -6,7 +6,9 @@ crashing, hand-edited and hostile ones. Each hostile submission is built on an h
 
 import base64
 import copy
+import fcntl
 import json
+import os
 import shutil
 
 import nbformat
@@ -74,6 +76,21 @@ def plain_nbgrader_scores(course):
     with Gradebook(f"sqlite:///{course / 'autograde' / 'gradebook.db'}") as gb:
         return {student: {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
                           if g.cell.cell_type == "code"} for student in HONEST}
+
+
+def shared_plain_scores(tmp_path_factory):
+    """``plain_nbgrader_scores`` of the honest course, computed once per test run: the test files
+    that need it may run on different pytest-xdist workers, which share the parent of their
+    temporary folders; the first computes (holding a lock), the others read its result."""
+    folder = tmp_path_factory.getbasetemp()
+    folder = folder.parent if os.environ.get("PYTEST_XDIST_WORKER") else folder
+    result = folder / "plain-nbgrader-scores.json"
+    with open(folder / "plain-nbgrader-scores.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not result.exists():
+            scores = plain_nbgrader_scores(honest_course(tmp_path_factory.mktemp("plain")))
+            result.write_text(json.dumps(scores))
+    return json.loads(result.read_text())
 
 
 def corpus(course):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from nbtools import grading_mode, is_test_cell, nbgrader_meta, notebook
 
 from coursegrade import diagnosis, probe
@@ -151,7 +152,7 @@ def grade_variants(sheet, variants, probes=None):
     results = [None] * len(variants)
     namespace = {"__name__": "__notebook__"}
     baseline = {}
-    with _grading_run(path), _one_torch_thread():
+    with _grading_run(path), _one_torch_thread(), _runs_trained_once(plain, path):
         for index, (cell, source) in enumerate(plain):
             for number, changed in where.get(index, ()):
                 rest = [(cell, changed), *plain[index + 1:]]
@@ -183,6 +184,39 @@ def _one_torch_thread():
     finally:
         torch.set_num_threads = set_threads
         set_threads(threads)
+
+
+@contextlib.contextmanager
+def _runs_trained_once(cells, path):
+    """A sheet that trains through dlcourse.batched.train_cached keeps every finished run in
+    memory under the sheet's cache key (its code, data and settings), and a run with the same
+    key is read from there instead of trained again, as in a student's session. The solution
+    runs once in a forked child first and its runs are put into that memory here, before the
+    variants fork: a variant whose runs have the same key as the solution's (it changed no code
+    they depend on) reads them; a variant that changed their code trains its own."""
+    if not any("train_cached" in source for _, source in cells):
+        yield
+        return
+
+    def work():
+        namespace = {"__name__": "__notebook__"}
+        for cell, source in cells:
+            _run_cell(cell, source, namespace, {}, path)
+        from dlcourse import batched
+
+        return [[list(key), {k: np.asarray(v).tolist() for k, v in history.items()}]
+                for key, history in batched._TRAINED.items()]
+
+    trained = forked(work, [])
+    from dlcourse import batched
+
+    saved = dict(batched._TRAINED)
+    batched._TRAINED.update({tuple(key): {k: np.array(v) for k, v in history.items()} for key, history in trained})
+    try:
+        yield
+    finally:
+        batched._TRAINED.clear()
+        batched._TRAINED.update(saved)
 
 
 def _in_child(cells, namespace, path, probes=None):

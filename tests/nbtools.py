@@ -34,12 +34,14 @@ def is_code_answer(cell):
     return cell.cell_type == "code" and bool(meta.get("solution"))
 
 
-def run_nbgrader(*args, cwd=ROOT, check=True):
-    """Run an nbgrader command the way a teacher would, with the environment's bin/ on PATH."""
+def run_nbgrader(*args, cwd=ROOT, check=True, merged=False):
+    """Run an nbgrader command the way a teacher would, with the environment's bin/ on PATH
+    (``merged``: its log and its output in one stream, in the order written)."""
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     env.pop("NBGRADER_EXECUTION", None)
     result = subprocess.run(
-        [str(BIN / "nbgrader"), *args], cwd=cwd, env=env, capture_output=True, text=True
+        [str(BIN / "nbgrader"), *args], cwd=cwd, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merged else subprocess.PIPE,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -9,7 +9,7 @@ import subprocess
 
 import nbformat
 import pytest
-from grading_corpus import HONEST, SHEET, fill, honest_course, make_course, plain_nbgrader_scores
+from grading_corpus import HONEST, SHEET, fill, honest_course, make_course, shared_plain_scores
 from nbgrader.api import Gradebook
 from nbtools import BIN, notebook
 
@@ -21,7 +21,7 @@ NOT_SANDBOXED = "NOT SANDBOXED: bubblewrap is not available, the student's code 
 
 @pytest.fixture(scope="module")
 def plain_scores(tmp_path_factory):
-    return plain_nbgrader_scores(honest_course(tmp_path_factory.mktemp("plain")))
+    return shared_plain_scores(tmp_path_factory)
 
 
 def total(result):

@@ -471,7 +471,7 @@ def test_numbers_of_the_stack_at_initialization(solution):
     weights, inputs, tops = full_stack_data()
     assert np.array_equal(solution["BASE_WEIGHTS"], weights)
     assert np.array_equal(solution["INPUTS"], inputs[: solution["SAMPLES"]])
-    for depth, scale in ((50, 1.0), (7, 0.3)):  # the grading budget's few inputs
+    for depth, scale in ((50, 1.0), (7, 0.3)):  # the grading budget's single input
         for skip in (False, True):
             assert np.allclose(solution["gradient_norms"](depth, scale, skip),
                                batched_norms(depth, scale, skip, solution), rtol=1e-9)
