@@ -10,7 +10,6 @@ own student, never a grade.
 """
 
 import contextlib
-import copy
 import fractions
 import json
 import math
@@ -297,7 +296,7 @@ def decode(data, parameters=None):
 def behaviour(function, args, kwargs):
     """What one call did: its result, the exception it raised, whether it changed an argument,
     which warnings it gave (all plain data)."""
-    before = copy.deepcopy((args, kwargs))
+    before = encode((args, kwargs))  # a description, not a copy: an autograd graph cannot be copied
     record = {"out": None, "raised": None, "changed": False, "warned": []}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -306,7 +305,7 @@ def behaviour(function, args, kwargs):
         except Exception as error:  # the mistake may be that it raises
             record["raised"] = type(error).__name__
     after = encode((args, kwargs))
-    record["changed"] = after != encode(before)
+    record["changed"] = after != before
     if record["changed"] and _holds_model(args):
         record["after"] = after  # what init_weights or a training loop did to a model is its result
     # numpy's floating-point warnings (overflow, invalid value) come with every call; libraries'
