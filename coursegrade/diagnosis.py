@@ -10,7 +10,10 @@ After grading, the worker calls the student's functions of every failed task on 
 the student's sandboxed kernel, probe.run) and ``diagnose`` compares what they did here, outside
 the kernel: the same as one known mistake (or several that behave alike) gives that sentence,
 the same as the reference gives "seems right, the failure is elsewhere", anything else gives
-nothing. The catalogue never reaches the release or the feedback: only its sentences do.
+nothing. A numpy number and a Python number of the same value agree (tests treat them alike),
+except when matching the known mistakes of a function whose task states the Python type of its
+result (``"types"`` in the catalogue): there np.int64 for an int, or a 0-d array for a float, is a
+mistake of its own. The catalogue never reaches the release or the feedback: only its sentences do.
 """
 
 import json
@@ -42,36 +45,60 @@ def _kind(dtype):
     return "bool" if dtype[1:2] == "b" else "number"
 
 
-def same(a, b, values=True):
+def _untyped(x):
+    """An encoded number without its numpy mark (probe.encode): np.int64(3) as 3."""
+    if not (isinstance(x, dict) and "numpy" in x):
+        return x
+    x = {k: v for k, v in x.items() if k != "numpy"}
+    return x["bool"] if "bool" in x else x
+
+
+def _number(x):
+    """The value of an encoded int or float (numpy-marked or not), else None."""
+    kinds = x.keys() - {"numpy"}
+    return x[kinds.pop()] if kinds in ({"int"}, {"float"}) else None
+
+
+def same(a, b, values=True, types=False, atol=ATOL):
     """Two encoded values (probe.encode) agree: equal structure and (with values) numbers
-    within tolerance."""
+    within tolerance; with types, a numpy number (where a test's isinstance tells it from a
+    Python one) differs from a Python number."""
+    if not types:
+        a, b = _untyped(a), _untyped(b)
     if isinstance(a, dict) and isinstance(b, dict):
         if "array" in a and "array" in b:
             return (a["shape"] == b["shape"] and _kind(a["dtype"]) == _kind(b["dtype"]) and a["whole"] == b["whole"]
                     and (not values or np.allclose(_numbers(a["array"]), _numbers(b["array"]),
-                                                   rtol=RTOL, atol=ATOL, equal_nan=True)))
-        numbers = [x.get("int", x.get("float")) for x in (a, b)]
-        if len(a) == len(b) == 1 and all(n is not None for n in numbers):
+                                                   rtol=RTOL, atol=atol, equal_nan=True)))
+        numbers = [_number(x) for x in (a, b)]
+        if all(n is not None for n in numbers):
             x, y = (float(n) for n in numbers)
-            return not values or (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=RTOL, abs_tol=ATOL)
-        return a.keys() == b.keys() and all(same(a[k], b[k], values) for k in a)
+            return a.get("numpy") == b.get("numpy") and (
+                not values or (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=RTOL, abs_tol=atol))
+        return a.keys() == b.keys() and all(same(a[k], b[k], values, types, atol) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y, values) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y, values, types, atol) for x, y in zip(a, b))
     return a == b
 
 
-def same_behaviour(calls, others):
+def _agree(c, o, values, types):
+    """Two call records agree (a probe marked relative is compared without absolute tolerance)."""
+    atol = 0.0 if "relative" in (c.get("tolerance"), o.get("tolerance")) else ATOL
+    return (c["raised"] == o["raised"] and c["changed"] == o["changed"] and c["warned"] == o["warned"]
+            and same(c["out"], o["out"], values, types, atol) and same(c.get("after"), o.get("after"), values, types, atol))
+
+
+def same_behaviour(calls, others, types=False):
     """Two lists of call records (probe.behaviour, probe.run) agree on every probe. A function
     that answers its first probe differently when asked again (it draws unseeded random numbers
-    or keeps state between calls) is compared by structure only, as its numbers do not repeat."""
+    or keeps state between calls) is compared by structure only, as its numbers do not repeat.
+    With types, a numpy number differs from a Python number of the same value."""
     if calls is None or others is None or len(calls) != len(others):
         return False
     repeats = [records[-1].get("repeats_first", True) for records in (calls, others)]
     if repeats[0] != repeats[1]:
         return False
-    return all(c["raised"] == o["raised"] and c["changed"] == o["changed"] and c["warned"] == o["warned"]
-               and same(c["out"], o["out"], values=repeats[0]) and same(c.get("after"), o.get("after"), values=repeats[0])
-               for c, o in zip(calls, others))
+    return all(_agree(c, o, repeats[0], types) for c, o in zip(calls, others))
 
 
 def functions_of(catalogue, task):
@@ -102,4 +129,9 @@ def mistakes_found(catalogue, task, observed):
     if not names or any(observed.get(f) is None for f in names):
         return []
     return list(dict.fromkeys(m["name"] for m in catalogue["mistakes"] if task in m["tasks"]
-                              and all(same_behaviour(observed[f], c) for f, c in m["behaviour"].items())))
+                              and all(same_behaviour(observed[f], c, typed(catalogue, f)) for f, c in m["behaviour"].items())))
+
+
+def typed(catalogue, function):
+    """Does the function's task state the Python type of its result (a numpy number is a mistake there)?"""
+    return catalogue["functions"][function].get("types", False)

@@ -10,7 +10,6 @@ own student, never a grade.
 """
 
 import contextlib
-import copy
 import fractions
 import json
 import math
@@ -33,7 +32,7 @@ def encode(value, depth=0):
     if isinstance(value, fractions.Fraction):
         return {"fraction": encode(float(value))}
     if isinstance(value, np.ndarray) and value.ndim == 0 or isinstance(value, np.generic):
-        value = value.item()  # a 0-d array or numpy scalar is a number, as tests treat it
+        return _numpy_number(value)
     if value is None or type(value) in (bool, str):
         return value
     if type(value) is int:
@@ -64,6 +63,17 @@ def encode(value, depth=0):
     if _sympy(value):
         return {"sympy": _sympy_values(value)}
     return {"type": type(value).__name__}
+
+
+def _numpy_number(value):
+    """A 0-d array or numpy scalar as the number it holds, as tests treat it, marked where a test's
+    isinstance tells it from a Python number (np.float64 is a float, a numpy integer is no int)."""
+    number = value.item()
+    encoded = encode(number)
+    if isinstance(value, type(number)):
+        return encoded
+    marked = encoded if isinstance(encoded, dict) else {type(number).__name__: encoded}
+    return {**marked, "numpy": "array" if isinstance(value, np.ndarray) else "scalar"}
 
 
 def _sympy(value):
@@ -297,7 +307,7 @@ def decode(data, parameters=None):
 def behaviour(function, args, kwargs):
     """What one call did: its result, the exception it raised, whether it changed an argument,
     which warnings it gave (all plain data)."""
-    before = copy.deepcopy((args, kwargs))
+    before = encode((args, kwargs))  # a description, not a copy: an autograd graph cannot be copied
     record = {"out": None, "raised": None, "changed": False, "warned": []}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -306,7 +316,7 @@ def behaviour(function, args, kwargs):
         except Exception as error:  # the mistake may be that it raises
             record["raised"] = type(error).__name__
     after = encode((args, kwargs))
-    record["changed"] = after != encode(before)
+    record["changed"] = after != before
     if record["changed"] and _holds_model(args):
         record["after"] = after  # what init_weights or a training loop did to a model is its result
     # numpy's floating-point warnings (overflow, invalid value) come with every call; libraries'
@@ -332,9 +342,30 @@ def _seed():
 
 
 def _seeded(function, args, kwargs, options):
+    """One probe call, from the probes' random state, as its options say: with autograd off; with
+    the arguments a recipe builds first (an autograd graph cannot travel as data); for a graded
+    class, an instance made from the arguments and called as the test called it; compared by
+    relative error only (a result that is a tiny number: an absolute tolerance would hide it)."""
     _seed()
+    if "recipe" in options:
+        args = [*decode(options["recipe"])(), *args]
+    if "call" in options:
+        function = _made_and_called(function, *decode_call(*options["call"]))
     with _autograd_off() if options.get("autograd") == "off" else contextlib.nullcontext():
-        return behaviour(function, args, kwargs)
+        record = behaviour(function, args, kwargs)
+    if "tolerance" in options:
+        record["tolerance"] = options["tolerance"]
+    return record
+
+
+def _made_and_called(kind, args, kwargs):
+    """A graded class (an nn.Module) as a function of its constructor's arguments: the instance
+    made and what calling it with args, kwargs gives."""
+    def made_and_called(*made_with, **named):
+        instance = kind(*made_with, **named)
+        return instance, instance(*args, **kwargs)
+
+    return made_and_called
 
 
 def autograd_is_off():
@@ -377,9 +408,9 @@ def _autograd_off():
 
 
 def run(namespace, name, probes):
-    """JSON text: the behaviour of namespace[name] on each probe ([args, kwargs], encoded), and
-    on the first probe once more at the end (state kept from call to call, or unseeded random
-    numbers, show there)."""
+    """JSON text: the behaviour of namespace[name] on each probe ([args, kwargs], encoded, and
+    its options if it has any: _seeded), and on the first probe once more at the end (state kept
+    from call to call, or unseeded random numbers, show there)."""
     function = namespace.get(name)
     if not callable(function):
         return json.dumps(None)

@@ -3,7 +3,14 @@ graded function, where those do not tell the known mistakes apart: one statement
 the end of the solution notebook (its names are there), every call of a graded function
 recorded. Inputs of the catalogue's own, never a hidden test's: the catalogue (with the
 reference's behaviour on them) stays with the grader, only a mistake's sentence reaches the
-feedback."""
+feedback.
+
+An entry of EXTRA is a statement, or a pair (statement, options): its calls are probed with these
+options (probe._seeded), e.g. {"tolerance": "relative"} where the right answer is a tiny number
+that an absolute tolerance would take for 0. BUILT holds probes whose arguments cannot travel as
+data (an autograd graph, a dict keyed by id()): each is a recipe, the source of a function that
+builds the arguments anew for every call. TYPED names the functions whose task states the
+Python type of their result."""
 
 SMALL_NET = "nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.Sigmoid(), nn.Sequential(nn.Linear(8, 6), nn.Sigmoid()), nn.Linear(6, 4))"
 
@@ -19,6 +26,14 @@ XOR_NET = """def _xor_net(c, k):
     return net"""
 
 EXTRA = {
+    "02_logistic_regression": [
+        ("zeta(np.array([-45.0, -30.0]))", {"tolerance": "relative"}),  # log(1 + e^z) loses e^z there
+        "plot_c1_chord(-5.0, 1.0)",
+        "epochs_needed([0.4, 0.08, 0.12, 0.06, 0.03], 0.1)",  # below the threshold, then above again
+        "epochs_needed([0.6, 0.25, 0.25, 0.2], 0.25)",  # errors equal to the threshold
+        "epochs_needed([0.08, 0.06, 0.02], 0.1)",  # below from the first epoch on
+        "dead_pixels(np.array([[0.0, 0.5, -1.0, 0.0], [0.0, -0.5, 0.0, 2.0]]))",  # a zero sum, a zero maximum
+    ],
     "03_computation_graphs": [
         "xor_forward({'W_i': np.array([[0.3, -0.7], [1.1, 0.4]]), 'b_a': -0.2, 'W_o': np.array([0.9, -1.3]), 'b_o': 0.25},"
         " np.array([2.0, -1.0]))",
@@ -48,4 +63,27 @@ EXTRA = {
         "random_learning_rates(4, seed=2, k_low=2.0, k_high=3.0)",
         "random_learning_rates(4, seed=2, k_low=0.5, k_high=1.5)",
     ],
+}
+
+# the visible test's small graph, and one of the catalogue's own (constants, a power, a mean)
+GRAPHS = (
+    """def _small_graph():
+    u = torch.tensor(2.0, requires_grad=True)
+    v = torch.tensor([1.0, 3.0], requires_grad=True)
+    return (u * v).sum() + u, {id(u): "u", id(v): "v"}""",
+    """def _loss_graph():
+    w = torch.tensor([0.5, -1.0], requires_grad=True)
+    b = torch.tensor(0.25, requires_grad=True)
+    return ((torch.sigmoid(w * 3.0 + b) - 1.0) ** 2).mean(), {id(w): "w", id(b): "b"}""",
+)
+
+BUILT = {
+    "03_computation_graphs": {"walk_autograd_graph": GRAPHS},
+}
+
+# graded functions whose visible test checks the Python type of the result (isinstance(..., int),
+# "as floats", "is True"): there a numpy number is a mistake of its own (diagnosis.typed)
+TYPED = {
+    "02_logistic_regression": ("epochs_needed",),
+    "03_computation_graphs": ("first_order_decrease", "train_xor", "solves_xor"),
 }
