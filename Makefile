@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 # nbgrader calls helper programs (alembic) by name, so the environment's bin/ goes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test release validate benchmark grade clean
+.PHONY: lab test release validate benchmark grade handout clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,17 @@ benchmark: $(VENV)/.installed
 grade: $(VENV)/.installed
 	@test -n "$(SHEET)" || { echo "usage: make grade SHEET=<sheet>, e.g. SHEET=01_sigmoid_softmax_gradient_descent"; exit 2; }
 	$(BIN)/coursegrade $(SHEET) $(GRADE_OPTIONS)
+
+# What students get (README, "For teachers", step 4): the release and the two packages it needs,
+# in handout/ (or HANDOUT_DIR). No solutions/, and no tests/: the mutation lists and the sheets'
+# tests hold reference code. tests/test_course.py checks that no hidden or solution line is in it.
+HANDOUT := README.md Makefile requirements.txt environment.yml pyproject.toml dlcourse coursegrade notebooks
+HANDOUT_DIR ?= handout
+
+handout:
+	rm -rf $(HANDOUT_DIR) && mkdir -p $(HANDOUT_DIR)
+	git ls-files -z $(HANDOUT) | xargs -0 tar -cf - | tar -xf - -C $(HANDOUT_DIR)
+	@echo "$(HANDOUT_DIR)/ holds what students need: hand it out as a zip file or a repository of its own."
 
 clean:
 	rm -rf $(VENV)

@@ -5,13 +5,15 @@ An experiment cell calls the functions the student writes. Until they are writte
 function to fill in, so the notebook still runs to the end.
 
 In JupyterLab, a test cell that calls an unwritten function shows the same short note instead
-of a long traceback (``short_not_implemented``, installed when ``dlcourse`` is imported). The
+of a long traceback (``short_not_implemented``, installed when ``dlcourse`` is imported), and a
+failed test whose cause is a known mistake names it under the traceback (``mistakes.py``). The
 cell still fails, as it must. While nbgrader grades, nothing is changed.
 """
 
 import contextlib
 import traceback
 
+from dlcourse import mistakes
 from dlcourse.budget import grading
 
 
@@ -53,12 +55,33 @@ def short_not_implemented(shell, etype, value, tb, tb_offset=None):
     return lines
 
 
+def with_known_mistake(shell, etype, value, tb, tb_offset=None):
+    """IPython handler: the usual traceback, and under it, when a test cell failed because of a
+    known mistake, the sentence that names it (mistakes.py). The cell still fails."""
+    if issubclass(etype, NotImplementedError):
+        return short_not_implemented(shell, etype, value, tb, tb_offset)
+    lines = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    test_id = _running_cell_id(shell)
+    note = mistakes.sentence(shell.user_ns, test_id) if test_id else None
+    shell._showtraceback(etype, value, [*lines, *([f"\n{note}"] if note else [])])
+    return lines
+
+
+def _running_cell_id(shell):
+    """The id of the cell that is running, as JupyterLab sends it (nbgrader's ids in the sheets)."""
+    try:
+        return shell.kernel.get_parent("shell")["metadata"].get("cellId")
+    except Exception:  # not in a Jupyter kernel, or a front end that does not send it
+        return None
+
+
 def install_short_messages():
-    """Show unwritten functions as one line in JupyterLab (not while nbgrader grades)."""
+    """In JupyterLab: unwritten functions as one line, known mistakes named under a failed
+    test (not while nbgrader grades or validates)."""
     try:
         from IPython import get_ipython
     except ImportError:  # plain Python: nothing to install
         return
     shell = get_ipython()
     if shell is not None and not grading() and hasattr(shell, "set_custom_exc"):
-        shell.set_custom_exc((NotImplementedError,), short_not_implemented)
+        shell.set_custom_exc((Exception,), with_known_mistake)

@@ -73,3 +73,56 @@ def test_the_catalogue_never_reaches_the_release():
     catalogue = diagnosis.load(SHEET)
     assert catalogue and not any(m["name"] in release for m in catalogue["mistakes"]), "a mistake's sentence is in the release"
     assert not list((notebook(SHEET, "notebooks").parent).glob("*.json")), "a catalogue file was released"
+
+
+def run_in_kernel(nb, folder, env=None):
+    """Run the code cells of ``nb`` in a Jupyter kernel in ``folder``, each sent with its cell id
+    as JupyterLab sends it; {cell id: the text of its error output} of the cells that failed."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(folder), env=env)
+    errors = {}
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            content = {"code": cell.source, "silent": False, "store_history": True,
+                       "user_expressions": {}, "allow_stdin": False, "stop_on_error": False}
+            request = client.session.msg("execute_request", content, metadata={"cellId": cell.id})
+            client.shell_channel.send(request)
+            while True:
+                message = client.get_iopub_msg(timeout=120)
+                if message["parent_header"].get("msg_id") != request["header"]["msg_id"]:
+                    continue
+                if message["msg_type"] == "error":
+                    errors[cell.id] = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(message["content"]["traceback"]))
+                if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                    break
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return errors
+
+
+def test_jupyterlab_names_the_mistake_under_a_failed_visible_test(tmp_path):
+    """dlcourse's error handler in the student's kernel: the same sentence as the feedback,
+    under the traceback of the visible test that failed; nothing while nbgrader runs the sheet."""
+    import os
+
+    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
+    source = nbformat.read(notebook(SHEET), as_version=4)
+    folder = tmp_path / SHEET  # the sheet is known by its folder, as in notebooks/
+    folder.mkdir()
+    nb = with_mistake(release, source, ASCENT)
+    nbformat.write(nb, folder / f"{SHEET}.ipynb")
+    task = next(m for m in MUTANTS if m.name == ASCENT).task
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    errors = run_in_kernel(nb, folder, env)
+    failed = [cell_id for cell_id in errors if cell_id in task]
+    assert failed, f"the visible test of {task} should fail with gradient ascent; failed cells: {sorted(errors)}"
+    assert f"This looks like a known mistake: {ASCENT}." in errors[failed[0]], errors[failed[0]]
+    assert all("known mistake" not in text for cell_id, text in errors.items() if cell_id not in task), (
+        "only the test of the mistaken function names a mistake")
+    graded = run_in_kernel(nb, folder, dict(env, NBGRADER_EXECUTION="validate"))
+    assert set(graded) >= set(failed) and not any("known mistake" in text for text in graded.values()), (
+        "while nbgrader runs the sheet, the student's kernel adds nothing")
