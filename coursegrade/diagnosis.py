@@ -13,7 +13,7 @@ the same as the reference gives "seems right, the failure is elsewhere", anythin
 nothing. A numpy number and a Python number of the same value agree (tests treat them alike),
 except when matching the known mistakes of a function whose task states the Python type of its
 result (``"types"`` in the catalogue): there np.int64 for an int, or a 0-d array for a float, is a
-mistake of its own. The catalogue never reaches the release or the feedback: only its sentences do.
+mistake of its own. The catalogue never reaches the release notebooks or the feedback (only its sentences do); it is part of the handout, for the same sentences in JupyterLab (dlcourse/mistakes.py).
 """
 
 import json

@@ -40,7 +40,7 @@ from coursegrade import diagnosis, probe  # noqa: E402
 from coursegrade.feedback import split_hidden  # noqa: E402
 
 # The share of each sheet's mutation list that the catalogue names (measured; a ratchet, never lowered).
-FLOOR = dict(zip(SHEETS, (0.94, 1.0, 1.0, 1.0, 0.96)))
+FLOOR = dict(zip(SHEETS, (0.98, 1.0, 1.0, 1.0, 0.96)))
 PROBES = 10  # calls recorded per function: enough to tell mistakes apart, few enough to be quick
 
 

@@ -1,9 +1,9 @@
 """Probe calls that the mistake catalogue (catalogue.py) adds to the visible tests' calls of a
 graded function, where those do not tell the known mistakes apart: one statement each, run at
 the end of the solution notebook (its names are there), every call of a graded function
-recorded. Inputs of the catalogue's own, never a hidden test's: the catalogue (with the
-reference's behaviour on them) stays with the grader, only a mistake's sentence reaches the
-feedback.
+recorded. Inputs of the catalogue's own, never a hidden test's: the catalogue, with the
+reference's behaviour on them, goes to students with the handout (the JupyterLab sentence,
+dlcourse/mistakes.py), so it must never hold a hidden test's input or expected value.
 
 An entry of EXTRA is a statement, or a pair (statement, options): its calls are probed with these
 options (probe._seeded), e.g. {"tolerance": "relative"} where the right answer is a tiny number
@@ -26,6 +26,12 @@ XOR_NET = """def _xor_net(c, k):
     return net"""
 
 EXTRA = {
+    "01_sigmoid_softmax_gradient_descent": [
+        "softmax(np.array([[0.0, 800.0], [-800.0, 0.0]]))",  # exp(z - min) overflows here
+        "rosenbrock_grad(np.array([-1.2, 0.7]))",  # off the parabola y = x^2 and off x = 1/2
+        "adam(lambda p: 2 * p, np.array([1.0, -2.0]), 0.1, 3)",  # twice: moments kept between calls show
+        "adam(lambda p: 2 * p, np.array([3.0, 0.5]), 0.1, 3)",
+    ],
     "02_logistic_regression": [
         ("zeta(np.array([-45.0, -30.0]))", {"tolerance": "relative"}),  # log(1 + e^z) loses e^z there
         "plot_c1_chord(-5.0, 1.0)",
