@@ -70,7 +70,16 @@ def load_run(name, key):
     path = _path(name, key)
     if grading() or not path.exists():
         return None
-    stored = json.loads(path.read_text())
+    return from_plain(json.loads(path.read_text()))
+
+
+def to_plain(result):
+    """A run's result (a dict of numbers, lists and arrays) as JSON data: arrays become lists."""
+    return {k: np.asarray(v).tolist() if isinstance(v, (np.ndarray, list, tuple)) else v for k, v in result.items()}
+
+
+def from_plain(stored):
+    """The result that ``to_plain`` was given, with its lists as numpy arrays."""
     return {k: np.array(v) if isinstance(v, list) else v for k, v in stored.items()}
 
 
@@ -80,9 +89,8 @@ def save_run(name, key, result):
         return
     path = _path(name, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    plain = {k: np.asarray(v).tolist() if isinstance(v, (np.ndarray, list, tuple)) else v for k, v in result.items()}
     partial = path.with_name(path.name + ".part")  # an interrupted write is never read
-    partial.write_text(json.dumps(plain))
+    partial.write_text(json.dumps(to_plain(result)))
     partial.replace(path)
 
 

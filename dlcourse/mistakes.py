@@ -13,6 +13,7 @@ validates (the grader says the same in the feedback).
 """
 
 import contextlib
+import functools
 import io
 import json
 import random
@@ -34,7 +35,7 @@ def sentence(namespace, test_id, sheet=None):
         from coursegrade import diagnosis, probe
     except ImportError:  # the course's grading package is not installed here
         return None
-    catalogue = diagnosis.load(sheet or Path.cwd().name)
+    catalogue = _catalogue(sheet or Path.cwd().name)
     names = diagnosis.functions_of(catalogue, test_id) if catalogue else []
     if not names:
         return None
@@ -44,6 +45,15 @@ def sentence(namespace, test_id, sheet=None):
             calls = json.dumps(catalogue["functions"][name]["probes"])
             observed[name] = json.loads(probe.run(namespace, name, calls))
     return diagnosis.diagnose(catalogue, test_id, observed)
+
+
+@functools.lru_cache(maxsize=8)
+def _catalogue(sheet):
+    """The sheet's catalogue, read once per session (the handler runs on every error, not only
+    in test cells)."""
+    from coursegrade import diagnosis
+
+    return diagnosis.load(sheet)
 
 
 @contextlib.contextmanager

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import numpy as np
 from nbtools import grading_mode, is_test_cell, nbgrader_meta, notebook
 
 from coursegrade import diagnosis, probe
@@ -202,16 +201,15 @@ def _runs_trained_once(cells, path):
         namespace = {"__name__": "__notebook__"}
         for cell, source in cells:
             _run_cell(cell, source, namespace, {}, path)
-        from dlcourse import batched
+        from dlcourse import batched, cache
 
-        return [[list(key), {k: np.asarray(v).tolist() for k, v in history.items()}]
-                for key, history in batched._TRAINED.items()]
+        return [[list(key), cache.to_plain(history)] for key, history in batched._TRAINED.items()]
 
     trained = forked(work, [])
-    from dlcourse import batched
+    from dlcourse import batched, cache
 
     saved = dict(batched._TRAINED)
-    batched._TRAINED.update({tuple(key): {k: np.array(v) for k, v in history.items()} for key, history in trained})
+    batched._TRAINED.update({tuple(key): cache.from_plain(history) for key, history in trained})
     try:
         yield
     finally:
