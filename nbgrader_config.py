@@ -32,6 +32,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # the timeout only stops a submission that loops forever.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# nbgrader's kernel client now and then sleeps through a reply the kernel has sent and waits out
+# the whole timeout (about one unfinished notebook in three with a slider view): this one does not.
+c.AsyncKernelManager.client_factory = "coursegrade.kernel_client.WatchfulKernelClient"
 
 # Submissions downloaded from a learning platform (Moodle, ILIAS, ...) instead of JupyterHub:
 # put the files in autograde/downloaded/<sheet>/archive/ and run `nbgrader zip_collect <sheet>`.

@@ -31,8 +31,10 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from traitlets import Type
 
 from coursegrade import __version__, diagnosis, guard, preflight, probe, sandbox, sanitize
+from coursegrade.kernel_client import WatchfulKernelClient
 from coursegrade.feedback import marked
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -53,6 +55,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     working folder (the sandbox has no network, not even loopback)."""
 
     sandbox_prefix: list = []
+    client_factory = Type(WatchfulKernelClient)  # sleeps through no reply (kernel_client.py)
 
     def format_kernel_cmd(self, extra_arguments=None):
         return self.sandbox_prefix + super().format_kernel_cmd(extra_arguments)
