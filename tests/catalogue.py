@@ -212,6 +212,16 @@ def assemble(sheet, mutants, probes, baseline, graded):
     return {"sheet": sheet, "functions": functions, "mistakes": mistakes}
 
 
+def probed(sheet, mutants):
+    """For each mutant, the graded functions whose behaviour the checks below read: those of its
+    own cell (``assemble``) and those of every cell with a mutant of one of its tasks (what
+    ``named`` looks at). Probing only these keeps the mutation runs short."""
+    cells = graded_functions(nbformat.read(notebook(sheet), as_version=4))
+    return [{f for f, cell in cells.items()
+             if cell == m.cell or any(cell == other.cell and set(other.task) & set(m.task) for other in mutants)}
+            for m in mutants]
+
+
 def _differences(a, b):
     """Where catalogue a differs from catalogue b (empty when they agree)."""
     found = [f"the graded functions: {sorted(a['functions'])} here, {sorted(b['functions'])} stored"

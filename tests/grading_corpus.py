@@ -5,6 +5,7 @@ crashing, hand-edited and hostile ones. Each hostile submission is built on an h
 """
 
 import base64
+import contextlib
 import copy
 import fcntl
 import json
@@ -67,30 +68,48 @@ def honest_course(folder):
     return course
 
 
-def plain_nbgrader_scores(course):
-    """{student: {test grade_id: score}} of the honest submissions by plain `nbgrader autograde`."""
+def plain_nbgrader_scores(course, generate=True):
+    """{student: {test grade_id: score}} of the honest submissions by plain `nbgrader autograde`
+    (with ``generate=False`` read from a course in which that has already run)."""
     from nbgrader.api import Gradebook
 
-    run_nbgrader("generate_assignment", SHEET, "--force", cwd=course)
-    run_nbgrader("autograde", SHEET, cwd=course)
+    if generate:
+        run_nbgrader("generate_assignment", SHEET, "--force", cwd=course)
+        run_nbgrader("autograde", SHEET, cwd=course)
     with Gradebook(f"sqlite:///{course / 'autograde' / 'gradebook.db'}") as gb:
         return {student: {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
                           if g.cell.cell_type == "code"} for student in HONEST}
 
 
-def shared_plain_scores(tmp_path_factory):
-    """``plain_nbgrader_scores`` of the honest course, computed once per test run: the test files
-    that need it may run on different pytest-xdist workers, which share the parent of their
-    temporary folders; the first computes (holding a lock), the others read its result."""
+@contextlib.contextmanager
+def _shared_scores(tmp_path_factory):
+    """The file that holds the plain scores for the whole test run, locked while in use: the test
+    files that need it may run on different pytest-xdist workers, which share the parent of
+    their temporary folders."""
     folder = tmp_path_factory.getbasetemp()
     folder = folder.parent if os.environ.get("PYTEST_XDIST_WORKER") else folder
-    result = folder / "plain-nbgrader-scores.json"
     with open(folder / "plain-nbgrader-scores.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield folder / "plain-nbgrader-scores.json"
+
+
+def shared_plain_scores(tmp_path_factory):
+    """``plain_nbgrader_scores`` of the honest course, computed once per test run: by the first
+    test file that asks, or taken from test_course.py's graded course (``offer_plain_scores``),
+    where plain nbgrader grades the same three notebooks of this sheet."""
+    with _shared_scores(tmp_path_factory) as result:
         if not result.exists():
             scores = plain_nbgrader_scores(honest_course(tmp_path_factory.mktemp("plain")))
             result.write_text(json.dumps(scores))
-    return json.loads(result.read_text())
+        return json.loads(result.read_text())
+
+
+def offer_plain_scores(tmp_path_factory, course):
+    """Keep the plain scores of a course graded by plain nbgrader in which the honest students
+    handed in this sheet, for ``shared_plain_scores`` (unless they are there already)."""
+    with _shared_scores(tmp_path_factory) as result:
+        if not result.exists():
+            result.write_text(json.dumps(plain_nbgrader_scores(course, generate=False)))
 
 
 def corpus(course):

@@ -126,9 +126,11 @@ def grade_in_process(sheet, mutant=None):
     return results
 
 
-def grade_variants(sheet, variants, probes=None):
+def grade_variants(sheet, variants, probes=None, probed=None):
     """``grade_in_process`` for the unchanged solution and for each of ``variants`` (mutants or
     alternatives): (baseline results, [results of each variant]), the same numbers, faster.
+    With ``probes`` the graded functions' behaviour on them is recorded too: all of them for the
+    solution, and for variant i those named in ``probed[i]`` (default: all).
 
     The cells before a variant's changed cell are the solution's own, so they run once: the
     solution runs cell by cell, and where a variant changes the next cell the process forks;
@@ -155,7 +157,9 @@ def grade_variants(sheet, variants, probes=None):
         for index, (cell, source) in enumerate(plain):
             for number, changed in where.get(index, ()):
                 rest = [(cell, changed), *plain[index + 1:]]
-                results[number] = {**baseline, **_in_child(rest, namespace, path, probes)}
+                asked = probes if probed is None or probes is None else \
+                    {name: calls for name, calls in probes.items() if name in probed[number]}
+                results[number] = {**baseline, **_in_child(rest, namespace, path, asked)}
             _run_cell(cell, source, namespace, baseline, path)
         if probes is not None:
             baseline[BEHAVIOUR] = behaviours(namespace, probes)
@@ -284,7 +288,7 @@ def check_mutants(sheet, mutants):
     assert not missing, f"no mutants for the answer cells {sorted(missing)}"
     stored = diagnosis.load(sheet)
     assert stored, f"sheet {sheet} has no mistake catalogue: run `.venv/bin/python tests/catalogue.py {sheet}`"
-    baseline, graded = grade_variants(sheet, mutants, diagnosis.probes(stored))
+    baseline, graded = grade_variants(sheet, mutants, diagnosis.probes(stored), catalogue.probed(sheet, mutants))
     problems = catalogue.problems(sheet, mutants, stored, baseline, graded)
     baseline = failures(baseline)
     assert not baseline, f"the solution of {sheet} itself fails {sorted(baseline)}"
