@@ -153,7 +153,7 @@ def grade_variants(sheet, variants, probes=None, probed=None):
     results = [None] * len(variants)
     namespace = {"__name__": "__notebook__"}
     baseline = {}
-    with _grading_run(path), _one_torch_thread(), _runs_trained_once(plain, path):
+    with _grading_run(path), _one_torch_thread(), _solution_run_once(plain, path):
         for index, (cell, source) in enumerate(plain):
             for number, changed in where.get(index, ()):
                 rest = [(cell, changed), *plain[index + 1:]]
@@ -190,35 +190,49 @@ def _one_torch_thread():
 
 
 @contextlib.contextmanager
-def _runs_trained_once(cells, path):
-    """A sheet that trains through dlcourse.batched.train_cached keeps every finished run in
-    memory under the sheet's cache key (its code, data and settings), and a run with the same
-    key is read from there instead of trained again, as in a student's session. The solution
-    runs once in a forked child first and its runs are put into that memory here, before the
-    variants fork: a variant whose runs have the same key as the solution's (it changed no code
-    they depend on) reads them; a variant that changed their code trains its own."""
-    if not any("train_cached" in source for _, source in cells):
-        yield
-        return
+def _solution_run_once(cells, path):
+    """Run the solution once in this process, in a namespace of its own, before the variants
+    fork, so that each child finds done what does not depend on its change:
 
-    def work():
-        namespace = {"__name__": "__notebook__"}
-        for cell, source in cells:
-            _run_cell(cell, source, namespace, {}, path)
-        from dlcourse import batched, cache
+    * the modules the notebook imports on the way (a test cell that imports sympy.physics);
+    * sympy's cache of what it derived and simplified (limits, derivatives of the sheet's
+      expressions): a child recomputes only the expressions its change touches;
+    * the finished runs of a sheet that trains through dlcourse.batched.train_cached, kept in
+      memory under the sheet's cache key (its code, data and settings) as in a student's
+      session: a variant whose runs have the solution's key (it changed no code they depend
+      on) reads them; a variant that changed their code trains its own.
 
-        return [[list(key), cache.to_plain(history)] for key, history in batched._TRAINED.items()]
-
-    trained = forked(work, [])
-    from dlcourse import batched, cache
+    The random generators are put back afterwards, so each run draws what it drew before; what
+    a cell computes does not change (the catalogue check compares the solution's behaviour on
+    the probes with the stored one)."""
+    from dlcourse import batched
 
     saved = dict(batched._TRAINED)
-    batched._TRAINED.update({tuple(key): cache.from_plain(history) for key, history in trained})
+    generators = _random_states()
+    namespace = {"__name__": "__notebook__"}
+    for cell, source in cells:
+        _run_cell(cell, source, namespace, {}, path)
+    del namespace
+    _random_states(generators)
     try:
         yield
     finally:
         batched._TRAINED.clear()
         batched._TRAINED.update(saved)
+
+
+def _random_states(states=None):
+    """The global random generators' states (Python's, numpy's, torch's); with ``states``, set them."""
+    import random
+
+    import numpy as np
+    import torch
+
+    if states is None:
+        return random.getstate(), np.random.get_state(), torch.get_rng_state()
+    random.setstate(states[0])
+    np.random.set_state(states[1])
+    torch.set_rng_state(states[2])
 
 
 def _in_child(cells, namespace, path, probes=None):
