@@ -285,6 +285,12 @@ ALTERNATIVES = [
     for ax, what in zip(axes, ("f(x)", "f'(x)")):
         ax.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="x", ylabel=what, title=what)
         ax.legend()"""),
+    Alternative("plot_activations with 20 points per curve", "a6_plot_activations", PLOT_BODY,
+                PLOT_BODY.replace("np.linspace(-3, 3, 601)", "np.linspace(-3, 3, 20)")),
+    # Correct, but fails the hidden test_a6_plot_activations (each curve must be one line of at least 20 samples):
+    # Alternative("plot_activations: ReLU and ReLU' drawn exactly, through their kinks", "a6_plot_activations", PLOT_BODY,
+    #             PLOT_BODY.replace("left.plot(x, relu,", "left.plot([-3, 0, 3], [0, 0, 3],")
+    #             .replace("right.plot(x, relu_grad,", "right.plot([-3, 0, 0, 3], [0, 0, 1, 1],")),
     # B.1
     Alternative("rosenbrock as the squared length of the residuals (10 (y - x^2), 1 - x)", "b1_rosenbrock", ROSENBROCK_BODY,
                 "    r = np.array([10.0 * (y - x * x), 1.0 - x])\n    return float(r @ r)"),
