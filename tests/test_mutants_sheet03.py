@@ -394,6 +394,18 @@ ALTERNATIVES = [
                 p -= lr * p.grad
         losses.append(loss.detach())
     return model, torch.stack(losses).tolist() if losses else []"""),
+    Alternative("train_xor with torch.optim.SGD (the task allows it: 'it does the same')", "b3_train_xor", TRAIN_BODY,
+                """    torch.manual_seed(seed)
+    model = XORNet(hidden)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    history = []
+    for _ in range(epochs):
+        loss = 0.5 * ((model(X_T) - Y_T) ** 2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    return model, history"""),
     Alternative("walk_autograd_graph with an explicit stack", "b3_walk_graph", WALK_BODY,
                 """    rows, stack = [], [(output.grad_fn, 0)]
     while stack:
