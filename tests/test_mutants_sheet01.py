@@ -1,7 +1,8 @@
 """Sheet 01: plausible wrong implementations of every graded function, each of which must
-lose points in its own task and only there (see mutation.py)."""
+lose points in its own task and only there, and correct alternatives a careful student writes,
+each of which must pass every test cell (see mutation.py)."""
 
-from mutation import Mutant, check_mutants
+from mutation import Alternative, Mutant, check_alternatives, check_mutants
 
 SHEET = "01_sigmoid_softmax_gradient_descent"
 
@@ -155,6 +156,207 @@ MUTANTS = [
            "np.sqrt(v1) + eps", "v1 + eps", FIRST_STEP),
 ]
 
+# Correct work written differently from the reference: other stable forms, masks and loops
+# instead of np.where and broadcasting, the chain rule in pieces or multiplied out, trajectories
+# preallocated and updated in place, Adam in Kingma and Ba's efficient form.
+SIGMOID_BODY = """    small = np.exp(-np.abs(x))  # exp of a non-positive number never overflows
+    return np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small))"""
+SOFTMAX_BODY = """    exps = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return exps / np.sum(exps, axis=axis, keepdims=True)"""
+SIGMOID_GRAD_BODY = "    s = sigmoid(x)\n    return s * (1.0 - s)"
+JACOBIAN_BODY = "    s = softmax(z)\n    return np.diag(s) - np.outer(s, s)"
+PLOT_BODY = """    x = np.linspace(-3, 3, 601)
+    relu = np.maximum(0.0, x)
+    relu_grad = (x > 0).astype(float)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(x, sigmoid(x), label=r"sigmoid $\\sigma(x)$")
+    left.plot(x, relu, label=r"ReLU $\\max(0, x)$")
+    right.plot(x, sigmoid_grad(x), label=r"$\\sigma'(x)$")
+    right.plot(x, relu_grad, label=r"ReLU$'(x)$")
+    for ax, title in ((left, "Activation functions"), (right, "Their derivatives")):
+        ax.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="input x", ylabel="output", title=title)
+        ax.legend(loc="upper left")
+    right.set_ylabel("derivative")"""
+ROSENBROCK_BODY = "    return float(100.0 * (y - x**2) ** 2 + (1.0 - x) ** 2)"
+ROSENBROCK_GRAD_BODY = "    return np.array([-400.0 * x * (y - x**2) - 2.0 * (1.0 - x), 200.0 * (y - x**2)])"
+GD_BODY = """    x = np.array(x0, dtype=float)
+    trajectory = [x.copy()]
+    for _ in range(steps):
+        x = x - lr * np.asarray(grad(x), dtype=float)
+        trajectory.append(x.copy())
+    return np.array(trajectory)"""
+ADAM_STEP = """        if bias_correction:
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+        else:
+            m_hat, v_hat = m, v
+        x = x - lr * m_hat / (np.sqrt(v_hat) + eps)"""
+ADAM_BODY = """    x = np.array(x0, dtype=float)
+    m, v = np.zeros_like(x), np.zeros_like(x)
+    trajectory = [x.copy()]
+    for t in range(1, steps + 1):
+        g = np.asarray(grad(x), dtype=float)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+""" + ADAM_STEP + """
+        trajectory.append(x.copy())
+    return np.array(trajectory)"""
+FIRST_STEP_BODY = """    m1, v1 = (1 - beta1) * g, (1 - beta2) * g**2
+    if bias_correction:
+        m1, v1 = m1 / (1 - beta1), v1 / (1 - beta2)
+    return -lr * m1 / (np.sqrt(v1) + eps)"""
+
+ALTERNATIVES = [
+    # A.2 sigmoid and softmax
+    Alternative("sigmoid as exp(-logaddexp(0, -x))", "a2_sigmoid_softmax", SIGMOID_BODY,
+                "    return np.exp(-np.logaddexp(0.0, -x))"),
+    Alternative("sigmoid as (1 + tanh(x / 2)) / 2", "a2_sigmoid_softmax", SIGMOID_BODY,
+                "    return 0.5 * (1.0 + np.tanh(0.5 * x))"),
+    Alternative("sigmoid with boolean masks into an empty array", "a2_sigmoid_softmax", SIGMOID_BODY,
+                """    out = np.empty_like(x)
+    positive = x >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
+    e = np.exp(x[~positive])
+    out[~positive] = e / (1.0 + e)
+    return out"""),
+    Alternative("softmax as exp(z - logsumexp(z))", "a2_sigmoid_softmax", SOFTMAX_BODY,
+                """    top = np.max(z, axis=axis, keepdims=True)
+    log_sum = top + np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
+    return np.exp(z - log_sum)"""),
+    Alternative("softmax in place on its own shifted copy", "a2_sigmoid_softmax", SOFTMAX_BODY,
+                """    shifted = z - z.max(axis=axis, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=axis, keepdims=True)
+    return shifted"""),
+    Alternative("softmax with np.apply_along_axis over 1-d slices", "a2_sigmoid_softmax", SOFTMAX_BODY,
+                """    def one(row):
+        e = np.exp(row - row.max())
+        return e / e.sum()
+
+    return np.apply_along_axis(one, axis, z)"""),
+    # A.3
+    Alternative("softmax_to_sigmoid through the difference vector (1, -1)", "a3_softmax_to_sigmoid",
+                "return W[0] - W[1], float(b[0] - b[1])",
+                "difference = np.array([1.0, -1.0])\n    return difference @ W, float(difference @ b)"),
+    Alternative("softmax_to_sigmoid with -np.diff (b' a np.float64)", "a3_softmax_to_sigmoid",
+                "return W[0] - W[1], float(b[0] - b[1])", "return -np.diff(W, axis=0)[0], -np.diff(b)[0]"),
+    # A.5
+    Alternative("sigmoid_grad as sigmoid(x) sigmoid(-x)", "a5_gradients", SIGMOID_GRAD_BODY,
+                "    x = np.asarray(x, dtype=float)\n    return sigmoid(x) * sigmoid(-x)"),
+    Alternative("sigmoid_grad as (1 - tanh(x / 2)^2) / 4", "a5_gradients", SIGMOID_GRAD_BODY,
+                "    return 0.25 * (1.0 - np.tanh(0.5 * np.asarray(x, dtype=float)) ** 2)"),
+    Alternative("sigmoid_grad as e^-|x| / (1 + e^-|x|)^2 (symmetric, stable)", "a5_gradients", SIGMOID_GRAD_BODY,
+                "    small = np.exp(-np.abs(np.asarray(x, dtype=float)))\n    return small / (1.0 + small) ** 2"),
+    Alternative("softmax_jacobian by a double loop over i and j", "a5_gradients", JACOBIAN_BODY,
+                """    s = softmax(z)
+    n = len(s)
+    J = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            J[i, j] = s[i] * ((1.0 if i == j else 0.0) - s[j])
+    return J"""),
+    Alternative("softmax_jacobian as s_i (delta_ij - s_j) by broadcasting", "a5_gradients", JACOBIAN_BODY,
+                "    s = softmax(z)\n    return s[:, None] * (np.eye(len(s)) - s[None, :])"),
+    Alternative("softmax_jacobian with np.fill_diagonal", "a5_gradients", JACOBIAN_BODY,
+                "    s = softmax(z)\n    J = -np.outer(s, s)\n    np.fill_diagonal(J, s * (1.0 - s))\n    return J"),
+    # A.6
+    Alternative("plot_activations with add_subplot, np.where and np.heaviside(x, 0.5)", "a6_plot_activations", PLOT_BODY,
+                """    x = np.linspace(-3.0, 3.0, 250)
+    fig = plt.figure(figsize=(11, 4))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    left.plot(x, sigmoid(x), label="sigmoid")
+    left.plot(x, np.where(x > 0, x, 0.0), label="ReLU")
+    right.plot(x, sigmoid_grad(x), label="sigmoid'")
+    right.plot(x, np.heaviside(x, 0.5), label="ReLU'")
+    left.set_title("activations")
+    right.set_title("derivatives")
+    for ax in (left, right):
+        ax.set_xlim(-3, 3)
+        ax.set_ylim(-3, 3)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.legend()"""),
+    Alternative("plot_activations on shared axes, the curves from a dict", "a6_plot_activations", PLOT_BODY,
+                """    x = np.linspace(-3, 3, 100)
+    curves = {"sigmoid": (sigmoid(x), sigmoid_grad(x)), "ReLU": (np.clip(x, 0, None), 1.0 * (x > 0))}
+    fig, axes = plt.subplots(ncols=2, sharex=True, sharey=True, figsize=(10, 4))
+    for name, (f, df) in curves.items():
+        axes[0].plot(x, f, label=name)
+        axes[1].plot(x, df, label=f"d/dx {name}")
+    for ax, what in zip(axes, ("f(x)", "f'(x)")):
+        ax.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="x", ylabel=what, title=what)
+        ax.legend()"""),
+    Alternative("plot_activations with 20 points per curve", "a6_plot_activations", PLOT_BODY,
+                PLOT_BODY.replace("np.linspace(-3, 3, 601)", "np.linspace(-3, 3, 20)")),
+    # Correct, but fails the hidden test_a6_plot_activations (each curve must be one line of at least 20 samples):
+    # Alternative("plot_activations: ReLU and ReLU' drawn exactly, through their kinks", "a6_plot_activations", PLOT_BODY,
+    #             PLOT_BODY.replace("left.plot(x, relu,", "left.plot([-3, 0, 3], [0, 0, 3],")
+    #             .replace("right.plot(x, relu_grad,", "right.plot([-3, 0, 0, 3], [0, 0, 1, 1],")),
+    # B.1
+    Alternative("rosenbrock as the squared length of the residuals (10 (y - x^2), 1 - x)", "b1_rosenbrock", ROSENBROCK_BODY,
+                "    r = np.array([10.0 * (y - x * x), 1.0 - x])\n    return float(r @ r)"),
+    Alternative("rosenbrock returned as a np.float64", "b1_rosenbrock", ROSENBROCK_BODY,
+                "    return 100 * np.square(y - np.square(x)) + np.square(1 - x)"),
+    Alternative("rosenbrock_grad by the chain rule in named pieces", "b1_rosenbrock", ROSENBROCK_GRAD_BODY,
+                """    inner = y - x**2
+    df_dx = 200.0 * inner * (-2.0 * x) + 2.0 * (1.0 - x) * (-1.0)
+    df_dy = 200.0 * inner
+    return np.array([df_dx, df_dy])"""),
+    Alternative("rosenbrock_grad multiplied out", "b1_rosenbrock", ROSENBROCK_GRAD_BODY,
+                "    return np.array([400 * x**3 - 400 * x * y + 2 * x - 2, 200 * y - 200 * x**2])"),
+    # B.2
+    Alternative("gradient_descent into a preallocated array", "b2_gradient_descent", GD_BODY,
+                """    x0 = np.asarray(x0, dtype=float)
+    trajectory = np.zeros((steps + 1, len(x0)))
+    trajectory[0] = x0
+    for t in range(steps):
+        trajectory[t + 1] = trajectory[t] - lr * np.asarray(grad(trajectory[t]))
+    return trajectory"""),
+    Alternative("gradient_descent in place on a copy, stacked with np.vstack", "b2_gradient_descent", GD_BODY,
+                """    x = np.array(x0, dtype=float, copy=True)
+    rows = [x.copy()]
+    for _ in range(steps):
+        x -= lr * np.asarray(grad(x), dtype=float)
+        rows.append(x.copy())
+    return np.vstack(rows)"""),
+    # B.3
+    Alternative("adam in Kingma and Ba's efficient form, eps rescaled by sqrt(1 - beta2^t)", "b3_adam", ADAM_STEP,
+                """        if bias_correction:
+            step = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            x = x - step * m / (np.sqrt(v) + eps * np.sqrt(1 - beta2**t))
+        else:
+            x = x - lr * m / (np.sqrt(v) + eps)"""),
+    Alternative("adam with preallocated moments and trajectory, updated in place", "b3_adam", ADAM_BODY,
+                """    x = np.array(x0, dtype=float)
+    trajectory = np.empty((steps + 1, *x.shape))
+    trajectory[0] = x
+    m, v = np.zeros_like(x), np.zeros_like(x)
+    for t in range(1, steps + 1):
+        g = np.asarray(grad(trajectory[t - 1]), dtype=float)
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * np.square(g)
+        c1, c2 = (1 - beta1**t, 1 - beta2**t) if bias_correction else (1.0, 1.0)
+        trajectory[t] = trajectory[t - 1] - lr * (m / c1) / (np.sqrt(v / c2) + eps)
+    return trajectory"""),
+    # B.4
+    Alternative("first_adam_step from the closed forms -lr g / (|g| + eps) and its uncorrected version", "b4_first_adam_step",
+                FIRST_STEP_BODY,
+                """    if bias_correction:
+        return -lr * g / (np.abs(g) + eps)
+    return -lr * (1 - beta1) * g / (np.sqrt(1 - beta2) * np.abs(g) + eps)"""),
+    Alternative("first_adam_step with m-hat_1 = g and v-hat_1 = g^2 written out", "b4_first_adam_step", FIRST_STEP_BODY,
+                """    if bias_correction:
+        m_hat, v_hat = g, g * g
+    else:
+        m_hat, v_hat = (1 - beta1) * g, (1 - beta2) * g * g
+    return -lr * m_hat / (np.sqrt(v_hat) + eps)"""),
+]
+
 
 def test_every_mistake_loses_points_in_its_own_task_only():
     check_mutants(SHEET, MUTANTS)
+
+
+def test_every_correct_alternative_passes_every_test():
+    check_alternatives(SHEET, ALTERNATIVES)

@@ -1,12 +1,13 @@
 """Sheet 02: plausible wrong implementations of every graded function, each of which must
-lose points in its own task and only there (see mutation.py).
+lose points in its own task and only there, and correct alternatives a careful student writes,
+each of which must pass every test cell (see mutation.py).
 
 Functions that call the student's functions of other tasks (sigmoid inside zeta_grad, zeta
 inside logistic_loss, the batch gradients inside train_logistic, ...) are graded with correct
 versions of those functions swapped in by the hidden part of their test cell, so a mistake in
 sigmoid costs the points of A.1 only."""
 
-from mutation import Mutant, check_mutants
+from mutation import Alternative, Mutant, check_alternatives, check_mutants
 
 SHEET = "02_logistic_regression"
 
@@ -145,6 +146,197 @@ MUTANTS = [
     Mutant("dead pixels as 0/1 integers", "b6_dead_pixels", "np.all(X == 0, axis=0)", "np.all(X == 0, axis=0).astype(int)", B6),
 ]
 
+# Correct work written differently from the reference: other stable forms (numpy's logaddexp,
+# sigma(z) sigma(-z), zeta(z) - y z), other ways to write a formula for sympy, masks and loops,
+# the bias folded into X, numpy numbers where a float is asked for (np.float64 is a float).
+SIGMOID_BODY = """    small = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + small), small / (1.0 + small))"""
+SIGMOID_GRAD_BODY = "    s = sigmoid(z)\n    return s * (1.0 - s)"
+FORMULA_BODY = "    sigma = 1 / (1 + sp.exp(-z))\n    return sigma * (1 - sigma)"
+ZETA_BODY = "    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))"
+ZETA_GRAD_BODY = "    return sigmoid(z)"
+ZETA_GRAD2_BODY = "    return sigmoid_grad(z)"
+PLOT_ZETA_BODY = """    z = np.linspace(-6, 6, 481)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(z, zeta(z), label=r"softplus $\\zeta(z) = \\log(1 + e^z)$")
+    ax.plot(z, np.maximum(0.0, z), "--", label=r"ReLU $\\max(0, z)$")
+    ax.set(xlabel="z", ylabel="value", title="Softplus, a rounded ReLU")
+    ax.legend()"""
+C1_BODY = "    return (sigmoid(x) - 1.0) ** 2"
+C1_GRAD_BODY = "    s = sigmoid(x)\n    return -2.0 * s * (1.0 - s) ** 2\n"
+C1_GRAD2_BODY = "    return -2.0 * s * (1.0 - s) ** 2 * (1.0 - 3.0 * s)"
+CHORD_BODY = """    x = np.linspace(-6, 6, 481)
+    x0 = c1_inflection_point()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(x, c1(x), label=r"$c_1(x) = (\\sigma(x) - 1)^2$")
+    ax.plot([a, b], [c1(a), c1(b)], "o-", label=f"chord from x = {a:g} to x = {b:g}")
+    ax.plot(x0, c1(x0), "k*", markersize=10, label=r"inflection point $x = -\\log 2$")"""
+LOSS_BODY = "    z = w * x\n    return y * zeta(-z) + (1.0 - y) * zeta(z)"
+LOSS_GRAD_BODY = "    return (sigmoid(w * x) - y) * x"
+LOSS_GRAD2_BODY = "    return x**2 * sigmoid_grad(w * x) + 0.0 * y  # y drops out; + 0 * y keeps the broadcast shape"
+LOGISTIC_BATCH_BODY = "    error = sigmoid(X @ w + b) - y\n    return X.T @ error / len(y), float(np.mean(error))"
+MSE_BATCH_BODY = """    p = sigmoid(X @ w + b)
+    r = (p - y) * p * (1.0 - p)
+    return X.T @ r / len(y), float(np.mean(r))"""
+TRAIN_BODY = """    gradient = logistic_loss_batch_grad if loss == "logistic" else mse_sigmoid_batch_grad
+    w, b = np.zeros(X.shape[1]), 0.0
+    history = {"train_error": [], "val_error": [], "train_loss": []}
+    for _ in range(epochs):
+        grad_w, grad_b = gradient(w, b, X, y)
+        w, b = w - lr * grad_w, b - lr * grad_b
+        z, z_val = X @ w + b, X_val @ w + b
+        if loss == "logistic":
+            value = np.mean(y * zeta(-z) + (1.0 - y) * zeta(z))
+        else:
+            value = 0.5 * np.mean((sigmoid(z) - y) ** 2)
+        history["train_error"].append(float(np.mean((z > 0) != (y == 1))))
+        history["val_error"].append(float(np.mean((z_val > 0) != (y_val == 1))))
+        history["train_loss"].append(float(value))
+    return w, b, history"""
+EPOCHS_SOLVED = """    above = np.flatnonzero(errors > threshold)
+    if len(above) == 0:
+        return 1
+    if above[-1] == len(errors) - 1:
+        return None
+    return int(above[-1]) + 2"""
+DEAD_BODY = "    return np.all(X == 0, axis=0)"
+
+ALTERNATIVES = [
+    # A.1
+    Alternative("sigmoid as exp(-logaddexp(0, -z))", "a1_sigmoid", SIGMOID_BODY, "    return np.exp(-np.logaddexp(0.0, -z))"),
+    Alternative("sigmoid with boolean masks into an empty array", "a1_sigmoid", SIGMOID_BODY,
+                """    out = np.empty_like(z)
+    negative = z < 0
+    out[~negative] = 1.0 / (1.0 + np.exp(-z[~negative]))
+    e = np.exp(z[negative])
+    out[negative] = e / (1.0 + e)
+    return out"""),
+    Alternative("sigmoid_grad as sigmoid(z) sigmoid(-z)", "a1_sigmoid", SIGMOID_GRAD_BODY, "    return sigmoid(z) * sigmoid(-z)"),
+    Alternative("sigma' as exp(z) / (1 + exp(z))^2", "a1_sigmoid_derivative_expression", FORMULA_BODY,
+                "    return sp.exp(z) / (1 + sp.exp(z)) ** 2"),
+    Alternative("sigma' as 1 / (4 cosh(z / 2)^2)", "a1_sigmoid_derivative_expression", FORMULA_BODY,
+                "    return 1 / (4 * sp.cosh(z / 2) ** 2)"),
+    # A.2
+    Alternative("zeta with np.logaddexp(0, z)", "a2_zeta", ZETA_BODY, "    return np.logaddexp(0.0, z)"),
+    Alternative("zeta_grad as exp(z - zeta(z))", "a2_zeta", ZETA_GRAD_BODY, "    return np.exp(z - zeta(z))"),
+    Alternative("zeta_grad2 as zeta_grad (1 - zeta_grad)", "a2_zeta", ZETA_GRAD2_BODY,
+                "    s = zeta_grad(z)\n    return s * (1.0 - s)"),
+    Alternative("zeta_asymptotes in sympy (sp.oo)", "a2_zeta_asymptotes", "return 0.0, np.inf, 1.0",
+                "return sp.Integer(0), sp.oo, sp.Integer(1)"),
+    Alternative("plot_zeta with add_subplot, np.logaddexp and np.clip", "a2_plot_zeta", PLOT_ZETA_BODY,
+                """    z = np.linspace(-6.0, 6.0, 200)
+    fig = plt.figure()
+    ax = fig.add_subplot()
+    ax.plot(z, np.logaddexp(0.0, z), label="softplus")
+    ax.plot(z, np.clip(z, 0.0, None), label="ReLU")
+    ax.set_xlabel("z")
+    ax.set_ylabel("f(z)")
+    ax.set_title("softplus and ReLU")
+    ax.grid(True)
+    ax.legend(loc="upper left")"""),
+    # Correct, but fails the hidden test_a2_plot_zeta (each curve must be one line of more than 20 samples):
+    # Alternative("plot_zeta: ReLU drawn exactly, through its kink", "a2_plot_zeta", PLOT_ZETA_BODY,
+    #             PLOT_ZETA_BODY.replace("ax.plot(z, np.maximum(0.0, z),", "ax.plot([-6, 0, 6], [0, 0, 6],")),
+    # A.3
+    Alternative("c1 as sigmoid(-x)^2", "a3_c1", C1_BODY, "    return sigmoid(-np.asarray(x, dtype=float)) ** 2"),
+    Alternative("c1_grad as 2 (sigma - 1) sigma' with sigmoid_grad", "a3_c1", C1_GRAD_BODY,
+                "    return 2.0 * (sigmoid(x) - 1.0) * sigmoid_grad(x)\n"),
+    Alternative("c1_grad2 by the product rule, not factored", "a3_c1", C1_GRAD2_BODY,
+                "    return -2.0 * s * (1.0 - s) ** 3 + 4.0 * s**2 * (1.0 - s) ** 2"),
+    Alternative("c1_inflection_point as the logit of 1/3, a np.float64", "a3_c1", "    return -float(np.log(2.0))",
+                "    s = 1 / 3  # sigma(x0) = 1/3\n    return np.log(s / (1 - s))"),
+    Alternative("plot_c1_chord with a dense chord and a vertical line at the inflection point", "a3_plot_c1_chord", CHORD_BODY,
+                """    x = np.linspace(-6.0, 6.0, 300)
+    fig, ax = plt.subplots()
+    ax.plot(x, c1(x), label="c1")
+    t = np.linspace(a, b, 50)
+    ax.plot(t, c1(a) + (c1(b) - c1(a)) * (t - a) / (b - a), "--", label="chord")
+    ax.axvline(c1_inflection_point(), color="gray", linestyle=":", label="inflection point")"""),
+    # A.4
+    Alternative("logistic_loss as zeta(z) - y z", "a4_logistic_loss", LOSS_BODY, "    z = w * x\n    return zeta(z) - y * z"),
+    Alternative("logistic_loss_grad from the zeta form: -y x sigma(-wx) + (1 - y) x sigma(wx)", "a4_logistic_loss", LOSS_GRAD_BODY,
+                "    return -y * x * sigmoid(-w * x) + (1.0 - y) * x * sigmoid(w * x)"),
+    Alternative("logistic_loss_grad2 as x^2 sigma(wx) sigma(-wx), broadcast with np.broadcast_to", "a4_logistic_loss",
+                LOSS_GRAD2_BODY,
+                "    z = w * x\n    return np.broadcast_to(x**2 * sigmoid(z) * sigmoid(-z), np.broadcast(w, x, y).shape)"),
+    # B.1
+    Alternative("logistic_loss_batch_grad with the bias folded into X as a column of ones", "b1_batch_gradients",
+                LOGISTIC_BATCH_BODY,
+                """    X1 = np.hstack([X, np.ones((len(X), 1))])
+    g = X1.T @ (sigmoid(X1 @ np.append(w, b)) - y) / X1.shape[0]
+    return g[:-1], float(g[-1])"""),
+    Alternative("logistic_loss_batch_grad: error @ X, grad_b a np.float64", "b1_batch_gradients", LOGISTIC_BATCH_BODY,
+                "    error = sigmoid(X @ w + b) - y\n    return error @ X / X.shape[0], np.mean(error)"),
+    Alternative("mse_sigmoid_batch_grad with sigmoid_grad and np.dot", "b1_batch_gradients", MSE_BATCH_BODY,
+                """    z = X @ w + b
+    r = (sigmoid(z) - y) * sigmoid_grad(z)
+    return np.dot(X.T, r) / len(y), float(r.sum() / len(y))"""),
+    # B.2
+    Alternative("train_logistic: gradients by if/else, in-place steps, p > 1/2 as the prediction, the loss by logistic_loss",
+                "b2_train_logistic", TRAIN_BODY,
+                """    w = np.zeros(X.shape[1])
+    b = 0.0
+    history = {"train_error": [], "val_error": [], "train_loss": []}
+    for _ in range(epochs):
+        if loss == "logistic":
+            grad_w, grad_b = logistic_loss_batch_grad(w, b, X, y)
+        else:
+            grad_w, grad_b = mse_sigmoid_batch_grad(w, b, X, y)
+        w -= lr * grad_w
+        b -= lr * grad_b
+        p, p_val = sigmoid(X @ w + b), sigmoid(X_val @ w + b)
+        history["train_error"].append(np.mean((p > 0.5) != (y == 1)))
+        history["val_error"].append(np.mean((p_val > 0.5) != (y_val == 1)))
+        if loss == "logistic":
+            history["train_loss"].append(np.mean(logistic_loss(1.0, X @ w + b, y)))
+        else:
+            history["train_loss"].append(np.mean((p - y) ** 2) / 2)
+    return w, b, history"""),
+    Alternative("train_logistic: the loss as mean(zeta(z) - y z), errors counted with np.count_nonzero",
+                "b2_train_logistic", TRAIN_BODY,
+                """    grads = {"logistic": logistic_loss_batch_grad, "mse": mse_sigmoid_batch_grad}
+    w, b = np.zeros(X.shape[1]), 0.0
+    train_error, val_error, train_loss = [], [], []
+    for _ in range(epochs):
+        grad_w, grad_b = grads[loss](w, b, X, y)
+        w = w - lr * grad_w
+        b = b - lr * grad_b
+        z = X @ w + b
+        train_error.append(np.count_nonzero((z > 0).astype(float) != y) / len(y))
+        val_error.append(np.count_nonzero((X_val @ w + b > 0).astype(float) != y_val) / len(y_val))
+        train_loss.append(float(np.mean(zeta(z) - y * z)) if loss == "logistic" else float(np.mean((sigmoid(z) - y) ** 2) / 2))
+    return w, b, {"train_error": train_error, "val_error": val_error, "train_loss": train_loss}"""),
+    # B.4
+    Alternative("epochs_needed by a loop from the last epoch backwards", "b4_epochs_needed", EPOCHS_SOLVED,
+                """    for k in range(len(errors) - 1, -1, -1):
+        if errors[k] > threshold:
+            return None if k == len(errors) - 1 else k + 2
+    return 1"""),
+    Alternative("epochs_needed by a forward scan that restarts when the error rises above", "b4_epochs_needed", EPOCHS_SOLVED,
+                """    n = None
+    for epoch, error in enumerate(errors, start=1):
+        if error <= threshold:
+            if n is None:
+                n = epoch
+        else:
+            n = None
+    return n"""),
+    Alternative("epochs_needed with a reversed cumulative logical and", "b4_epochs_needed", EPOCHS_SOLVED,
+                """    ok = errors <= threshold
+    if not ok[-1]:
+        return None
+    stays = np.logical_and.accumulate(ok[::-1])[::-1]
+    return int(np.argmax(stays)) + 1"""),
+    # B.6
+    Alternative("dead_pixels as ~X.any(axis=0)", "b6_dead_pixels", DEAD_BODY, "    return ~X.any(axis=0)"),
+    Alternative("dead_pixels by np.count_nonzero", "b6_dead_pixels", DEAD_BODY, "    return np.count_nonzero(X, axis=0) == 0"),
+    Alternative("dead_pixels by a zero maximum of |X|", "b6_dead_pixels", DEAD_BODY, "    return np.abs(X).max(axis=0) == 0"),
+]
+
 
 def test_every_mistake_loses_points_in_its_own_task_only():
     check_mutants(SHEET, MUTANTS)
+
+
+def test_every_correct_alternative_passes_every_test():
+    check_alternatives(SHEET, ALTERNATIVES)
