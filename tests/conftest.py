@@ -11,15 +11,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 SLOWEST_FIRST = (
     "test_browser.py",
     "test_course.py",
-    "test_grading.py",
     "test_mutants_sheet04.py",
     "test_mutants_sheet05.py",
-    "test_exchange.py",
+    "test_grading.py",
+    "test_mutants_sheet02.py",
     "test_hub.py",
     "test_sheet03.py",
-    "test_mutants_sheet02.py",
-    "test_grading_honest.py",
     "test_grading_dask.py",
+    "test_mutants_sheet03.py",
+    "test_sheet02.py",
+    "test_exchange.py",
+    "test_grading_honest.py",
+    "test_mutants_sheet01.py",
+    "test_sheet04_fashion.py",
+    "test_figures.py",
+    "test_diagnosis.py",
 )
 
 
