@@ -38,6 +38,7 @@ TEST_OPTIONS ?= -n auto --dist loadfile --no-loadscope-reorder --durations=15
 TEST_THREADS ?= 1
 
 test: $(VENV)/.installed
+	@$(BIN)/python -c "import time; t = time.process_time(); import torch; print(f'speed reference: import torch took {time.process_time() - t:.2f} s of CPU (1.6 s on the course machine at its fast speed)')"
 	OMP_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
 		$(BIN)/python -m pytest $(TEST_OPTIONS)
 
