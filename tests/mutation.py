@@ -206,33 +206,18 @@ def _solution_run_once(cells, path):
     a cell computes does not change (the catalogue check compares the solution's behaviour on
     the probes with the stored one)."""
     from dlcourse import batched
+    from dlcourse.mistakes import _random_state_kept
 
     saved = dict(batched._TRAINED)
-    generators = _random_states()
-    namespace = {"__name__": "__notebook__"}
-    for cell, source in cells:
-        _run_cell(cell, source, namespace, {}, path)
-    del namespace
-    _random_states(generators)
+    with _random_state_kept():
+        namespace = {"__name__": "__notebook__"}
+        for cell, source in cells:
+            _run_cell(cell, source, namespace, {}, path)
     try:
         yield
     finally:
         batched._TRAINED.clear()
         batched._TRAINED.update(saved)
-
-
-def _random_states(states=None):
-    """The global random generators' states (Python's, numpy's, torch's); with ``states``, set them."""
-    import random
-
-    import numpy as np
-    import torch
-
-    if states is None:
-        return random.getstate(), np.random.get_state(), torch.get_rng_state()
-    random.setstate(states[0])
-    np.random.set_state(states[1])
-    torch.set_rng_state(states[2])
 
 
 def _in_child(cells, namespace, path, probes=None):

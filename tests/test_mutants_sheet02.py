@@ -193,12 +193,7 @@ TRAIN_BODY = """    gradient = logistic_loss_batch_grad if loss == "logistic" el
         history["val_error"].append(float(np.mean((z_val > 0) != (y_val == 1))))
         history["train_loss"].append(float(value))
     return w, b, history"""
-EPOCHS_SOLVED = """    above = np.flatnonzero(errors > threshold)
-    if len(above) == 0:
-        return 1
-    if above[-1] == len(errors) - 1:
-        return None
-    return int(above[-1]) + 2"""
+EPOCHS_SOLVED = "    " + EPOCHS_BODY  # the whole body, with its first line's indent
 DEAD_BODY = "    return np.all(X == 0, axis=0)"
 
 ALTERNATIVES = [
