@@ -49,8 +49,9 @@ class Limits(NamedTuple):
 
 
 LIMITS = Limits()
-MESSAGE_CHARS = 20_000  # an exception's message, a warning's, a traceback: longer ones are cut
-NAME_CHARS = 300  # a type's name, a symbol's, a figure's label or title
+MESSAGE_CHARS = 20_000  # a figure's texts; an exception's message, a warning's, a traceback
+# (dump_error and dump_warnings cut longer ones)
+NAME_CHARS = 300  # a type's name, a symbol's, a child module's
 
 
 class Opaque:
@@ -137,6 +138,7 @@ SCALES = ("linear", "log", "symlog", "logit", "asinh")
 TITLE_PLACES = ("left", "center", "right")
 FIGURE_ROLES = ("suptitle", "supxlabel", "supylabel")  # fig.texts made by fig.suptitle and co
 COLOR = re.compile(r"#[0-9a-f]{8}")
+MAX_INCHES = 50  # a figure's width and height (drawn at 100 dpi: 5000 pixels)
 
 CALLABLE_TYPES = (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
                   functools.partial, np.ufunc)  # sent as callbacks
@@ -560,6 +562,7 @@ class _Reader:
         if len(data) - offset != count * dtype.itemsize:
             raise WireError("an array's bytes do not match its shape")
         flat = np.frombuffer(data, dtype, count, offset) if count else np.empty(0, dtype)
+        flat = flat.view(np.uint8) != 0 if dtype.kind == "b" else flat  # only 0 and 1 are booleans
         return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
 
     def _numpy_scalar(self, char, bits, depth):
@@ -569,6 +572,8 @@ class _Reader:
         digits = 2 * dtype.itemsize
         if type(bits) is not str or len(bits) != digits or not re.fullmatch("[0-9a-f]*", bits):
             raise WireError(f"the bits of a numpy {dtype.name} are not {digits} hexadecimal digits")
+        if char == "?":
+            return np.bool_(bits != "00")  # only 0 and 1 are booleans
         return np.frombuffer(bytes.fromhex(bits), dtype=dtype)[0]
 
     def _dtype(self, text, depth):
@@ -597,7 +602,8 @@ class _Reader:
         import torch
 
         array = self._npy(data)
-        if dtype not in TORCH_DTYPES or array.dtype != np.dtype(TORCH_DTYPES[dtype]):
+        if type(dtype) is not str or dtype not in TORCH_DTYPES \
+                or array.dtype != np.dtype(TORCH_DTYPES[dtype]):
             raise WireError(f"a tensor's dtype {str(dtype)[:20]!r} does not match its data")
         tensor = torch.from_numpy(array)
         tensor = tensor.view(torch.bfloat16) if dtype == "bfloat16" else tensor
@@ -619,7 +625,7 @@ class _Reader:
     def _torch_dtype(self, name, depth):
         import torch
 
-        if name not in TORCH_DTYPES:
+        if type(name) is not str or name not in TORCH_DTYPES:
             raise WireError(f"no torch dtype {str(name)[:20]!r} on the list")
         return getattr(torch, name)
 
@@ -642,8 +648,8 @@ class _Reader:
         description = self.value(description, depth + 1)
         size, axes, texts = _fields(description, ("size", "axes", "texts"), "a figure")
         size = _numbers(size, 2, "a figure's size")
-        if not all(0 < inches <= 1000 for inches in size):
-            raise WireError("a figure's size is not between 0 and 1000 inches")
+        if not all(0 < inches <= MAX_INCHES for inches in size):
+            raise WireError(f"a figure's size is not between 0 and {MAX_INCHES} inches")
         fig = _pyplot().figure(figsize=size)
         self.figures.append(fig)
         for data in _items(axes, "a figure's axes"):
@@ -763,7 +769,8 @@ class _SympyReader:
         self.reader.count(depth)
         if _identifier(node) in SYMPY_NAMES:
             return getattr(self.sympy, node.id)
-        if type(node) is ast.UnaryOp and type(node.op) is ast.USub and _identifier(node.operand) == "oo":
+        if type(node) is ast.UnaryOp and type(node.op) is ast.USub \
+                and _identifier(node.operand) == "oo":
             return self.sympy.S.NegativeInfinity
         if type(node) is ast.Call and type(node.func) is ast.Name:
             return self.call(node.func.id, node, depth)
@@ -799,7 +806,7 @@ class _SympyReader:
 
     def _float(self, node):
         (text,) = self._constants(node, 1, str)
-        if not FLOAT_TEXT.fullmatch(text) or len(text) > self.reader.limit.digits:
+        if len(text) > self.reader.limit.digits or not FLOAT_TEXT.fullmatch(text):
             raise WireError(f"a Float of the text {text[:40]!r}")
         precision = self._keywords(node, ("precision",)).get("precision", 53)
         if not 1 <= precision <= MAX_PRECISION:
@@ -884,9 +891,9 @@ def _build_axes(fig, data):
     for points in _items(scatter, "an axes' scatter plots"):
         offsets, label = _fields(points, ("offsets", "label"), "a scatter plot")
         offsets = _floats(offsets, 2, "a scatter plot's offsets")
-        ax.scatter(offsets[:, 0], offsets[:, 1], label=_text(label, "a label", NAME_CHARS))
-    for data in _items(texts, "an axes' texts"):
-        text, x, y, in_axes = _placed_text(data, "axes")
+        ax.scatter(offsets[:, 0], offsets[:, 1], label=_text(label, "a label"))
+    for item in _items(texts, "an axes' texts"):
+        text, x, y, in_axes = _placed_text(item, "axes")
         ax.text(x, y, text, transform=ax.transAxes if _flag(in_axes, "axes") else ax.transData)
     ax.set_xlim(_numbers(xlim, 2, "an axes' xlim"))
     ax.set_ylim(_numbers(ylim, 2, "an axes' ylim"))
@@ -914,7 +921,7 @@ def _build_line(ax, data):
     if type(color) is not str or not COLOR.fullmatch(color):
         raise WireError("a line's color is not #rrggbbaa")
     ax.plot(_floats(x, 1, "a line's x"), _floats(y, 1, "a line's y"),
-            label=_text(label, "a label", NAME_CHARS), color=color,
+            label=_text(label, "a label"), color=color,
             linestyle=_choice(linestyle, tuple(lines.Line2D.lineStyles), "a line style"),
             linewidth=_numbers([linewidth], 1, "a line width")[0],
             marker=_choice(marker, tuple(m for m in markers if type(m) is str), "a marker"))
@@ -925,12 +932,12 @@ def _label_axes(ax, title, xlabel, ylabel, legend):
     if len(titles) != len(TITLE_PLACES):
         raise WireError("an axes' titles are not left, center and right")
     for place, text in zip(TITLE_PLACES, titles):
-        if _text(text, "a title", NAME_CHARS):
+        if _text(text, "a title"):
             ax.set_title(text, loc=place)
-    ax.set_xlabel(_text(xlabel, "an x label", NAME_CHARS))
-    ax.set_ylabel(_text(ylabel, "a y label", NAME_CHARS))
+    ax.set_xlabel(_text(xlabel, "an x label"))
+    ax.set_ylabel(_text(ylabel, "a y label"))
     if legend is not None:
-        texts = [_text(text, "a legend entry", NAME_CHARS) for text in _items(legend, "a legend")]
+        texts = [_text(text, "a legend entry") for text in _items(legend, "a legend")]
         _build_legend(ax, texts)
 
 

@@ -385,7 +385,7 @@ def activations_figure():
         ax.set(xlim=(-3, 3), ylim=(-3, 3), title=title, xlabel="x", ylabel="f(x)")
         ax.legend()
     right.set_yscale("symlog")
-    right.set_title("left title", loc="left")
+    right.set_title("a long left title " * 40, loc="left")
     right.text(0.5, 0.5, "in axes", transform=right.transAxes)
     left.text(1.0, 2.0, "at data")
     fig.suptitle("a test")
@@ -455,7 +455,7 @@ def test_a_hostile_figure_is_refused_and_closed():
     text = wire.dumps(fig)
     plt.close("all")
     for old, new in (('"linear"', '"function"'), ('"--"', '"dashed-ish"'), ('"#', '"red'),
-                     ('"suptitle"', '"savefig"')):
+                     ('"suptitle"', '"savefig"'), ("[9.0,3.5]", "[9000.0,3.5]")):
         assert old in text
         with pytest.raises(wire.WireError):
             wire.loads(text.replace(old, new, 1))
@@ -510,6 +510,14 @@ ONE = npy_text(np.ones(1))
 def tensor_form(**fields):
     return json.dumps({"tensor": ONE, "dtype": "float64", "requires_grad": False, "parameter": False,
                        "grad": None, **fields})
+
+
+def test_booleans_are_only_true_or_false():
+    raw = np.frombuffer(bytes([0, 1, 2, 255]), dtype=np.bool_)  # bytes no boolean operation makes
+    got = wire.loads(json.dumps({"ndarray": npy_text(raw)}))
+    assert got.view(np.uint8).tolist() == [0, 1, 1, 1] and got.dtype == np.bool_
+    got = wire.loads('{"numpy": "?", "bits": "02"}')
+    assert type(got) is np.bool_ and np.asarray(got).view(np.uint8) == 1
 
 
 MALFORMED = [
