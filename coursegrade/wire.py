@@ -1084,8 +1084,13 @@ def _builtin_bases(kind):
 
 
 def _plain_args(error):
-    args = error.args if type(error.args) is tuple else ()
-    return list(args) if len(args) <= 16 and all(map(_plain_arg, args)) else None
+    """error.args if they may travel (else None: the message stands for them)."""
+    try:
+        args = error.args
+    except Exception:  # a student's exception may make args a property that raises
+        return None
+    plain = type(args) is tuple and len(args) <= 16 and all(map(_plain_arg, args))
+    return list(args) if plain else None
 
 
 def _safe_str(value):
