@@ -15,6 +15,19 @@ An ``Alternative`` is the opposite: a *correct* implementation that a careful st
 differently from the reference (a stable form, PyTorch's own algorithm, a loop instead of a
 vectorised expression). ``check_alternatives`` runs each the same way and asserts that it
 passes every test cell, visible and hidden: correct work never loses points.
+
+Alternatives of different cells run together: ``rounds`` groups them into ``Round``s (round k
+holds the k-th alternative of each cell), and each round runs as one variant with all its edits
+(sheet 05's 54 alternatives are 9 runs instead of 54). A round that passes every test cell and
+that the catalogue takes for no known mistake clears its alternatives; the alternatives of any
+other round run again one by one, exactly as without rounds, so a problem names the alternative
+at fault, with the same message. The problems are therefore those of running each alternative
+alone, with one theoretical exception: an alternative that fails alone (or behaves like a known
+mistake) but passes in its round. Its own cell is the same in both runs and the cells before the
+earliest edit are the solution's, so the round can differ only through what the other
+alternatives' cells compute (their results, the random numbers they draw): another alternative
+would have to cancel its error, two mistakes compensating each other among code that is meant
+to be correct, not a way a single wrong alternative stays unreported.
 """
 
 import contextlib
@@ -26,6 +39,7 @@ import signal
 import sys
 import time
 import warnings
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,20 +69,59 @@ class Alternative:
     new: str  # the student's correct alternative
 
 
-def _mutated_cells(nb, mutant):
-    cells = []
-    for cell in nb.cells:
-        source = cell.source
-        if mutant is not None and nbgrader_meta(cell).get("grade_id") == mutant.cell:
-            count = source.count(mutant.old)
-            assert count == 1, f"mutant {mutant.name!r}: {mutant.old!r} occurs {count} times in {mutant.cell}"
-            assert mutant.old != mutant.new, f"mutant {mutant.name!r} changes nothing"
-            source = source.replace(mutant.old, mutant.new)
-        cells.append((cell, source))
-    if mutant is not None:
-        ids = {nbgrader_meta(cell).get("grade_id") for cell in nb.cells}
-        assert mutant.cell in ids, f"mutant {mutant.name!r}: no cell {mutant.cell}"
+@dataclass(frozen=True)
+class Round:
+    """Alternatives of different cells, run as one variant with all their edits (see ``rounds``)."""
+
+    alternatives: tuple
+
+    @property
+    def name(self):
+        return " + ".join(alternative.name for alternative in self.alternatives)
+
+
+def rounds(alternatives):
+    """The alternatives as Rounds, in their order: round k holds the k-th alternative of every
+    cell that has more than k, so there are as many rounds as the most alternatives of one cell."""
+    grouped, seen = defaultdict(list), Counter()
+    for alternative in alternatives:
+        grouped[seen[alternative.cell]].append(alternative)
+        seen[alternative.cell] += 1
+    return [Round(tuple(grouped[k])) for k in range(len(grouped))]
+
+
+def _edits(variant):
+    """The single edits (mutants, alternatives) that a variant makes: none, itself or its round's."""
+    if variant is None:
+        return ()
+    return variant.alternatives if isinstance(variant, Round) else (variant,)
+
+
+def _mutated_cells(nb, variant):
+    """[(cell, source)] of the notebook with the variant's edits made, each in its own cell."""
+    edits = {edit.cell: edit for edit in _edits(variant)}
+    assert len(edits) == len(_edits(variant)), f"{variant.name!r} changes a cell twice"
+    cells = [(cell, _edited(cell.source, edits.get(nbgrader_meta(cell).get("grade_id")))) for cell in nb.cells]
+    ids = {nbgrader_meta(cell).get("grade_id") for cell in nb.cells}
+    for edit in edits.values():
+        assert edit.cell in ids, f"mutant {edit.name!r}: no cell {edit.cell}"
     return cells
+
+
+def _edited(source, edit):
+    """``source`` with ``edit`` made (its text must occur exactly once); unchanged without one."""
+    if edit is None:
+        return source
+    count = source.count(edit.old)
+    assert count == 1, f"mutant {edit.name!r}: {edit.old!r} occurs {count} times in {edit.cell}"
+    assert edit.old != edit.new, f"mutant {edit.name!r} changes nothing"
+    return source.replace(edit.old, edit.new)
+
+
+def _first_edited(cells, variant):
+    """The index of the first of ``cells`` that the variant edits: where its run forks."""
+    edited = {edit.cell for edit in _edits(variant)}
+    return next(i for i, (cell, _) in enumerate(cells) if nbgrader_meta(cell).get("grade_id") in edited)
 
 
 @contextlib.contextmanager
@@ -132,12 +185,13 @@ def grade_variants(sheet, variants, probes=None, probed=None):
     With ``probes`` the graded functions' behaviour on them is recorded too: all of them for the
     solution, and for variant i those named in ``probed[i]`` (default: all).
 
-    The cells before a variant's changed cell are the solution's own, so they run once: the
-    solution runs cell by cell, and where a variant changes the next cell the process forks;
-    the child runs the variant's cell and the rest of the notebook on a copy of the state so far
-    and sends its results back through a pipe. Imports and early experiments are paid once per
-    sheet instead of once per variant. Without ``os.fork`` (Windows), and on macOS (whose system
-    libraries are not safe to use in a forked child), each variant runs whole.
+    The cells before a variant's first changed cell are the solution's own, so they run once:
+    the solution runs cell by cell, and where a variant changes the next cell the process forks;
+    the child runs the rest of the notebook with the variant's edits (a Round edits several
+    cells) on a copy of the state so far and sends its results back through a pipe. Imports and
+    early experiments are paid once per sheet instead of once per variant. Without ``os.fork``
+    (Windows), and on macOS (whose system libraries are not safe to use in a forked child), each
+    variant runs whole.
     """
     if not hasattr(os, "fork") or sys.platform == "darwin":
         assert probes is None, "the behaviour on the probes is recorded only where processes fork"
@@ -145,18 +199,17 @@ def grade_variants(sheet, variants, probes=None, probed=None):
     path = notebook(sheet)
     nb = nbformat.read(path, as_version=4)
     plain = _mutated_cells(nb, None)
-    where = {}  # cell index -> [(variant number, changed source)]
+    where = {}  # cell index -> [(variant number, the cells from there on, with the variant's edits)]
     for number, variant in enumerate(variants):
-        changed = _mutated_cells(nb, variant)  # checks that the change applies
-        index = next(i for i, (cell, _) in enumerate(plain) if nbgrader_meta(cell).get("grade_id") == variant.cell)
-        where.setdefault(index, []).append((number, changed[index][1]))
+        changed = _mutated_cells(nb, variant)  # checks that the edits apply
+        index = _first_edited(plain, variant)
+        where.setdefault(index, []).append((number, changed[index:]))
     results = [None] * len(variants)
     namespace = {"__name__": "__notebook__"}
     baseline = {}
     with _grading_run(path), _one_torch_thread(), _solution_run_once(plain, path):
         for index, (cell, source) in enumerate(plain):
-            for number, changed in where.get(index, ()):
-                rest = [(cell, changed), *plain[index + 1:]]
+            for number, rest in where.get(index, ()):
                 asked = probes if probed is None or probes is None else \
                     {name: calls for name, calls in probes.items() if name in probed[number]}
                 results[number] = {**baseline, **_in_child(rest, namespace, path, asked)}
@@ -302,17 +355,34 @@ def check_mutants(sheet, mutants):
 
 
 def check_alternatives(sheet, alternatives):
-    """Assert that every correct alternative passes every test cell of the sheet."""
+    """Assert that every correct alternative passes every test cell of the sheet and looks like
+    no known mistake (run in rounds: the module docstring)."""
     import catalogue
 
     stored = diagnosis.load(sheet)
-    graded = grade_variants(sheet, alternatives, diagnosis.probes(stored))[1]
+    graded = _graded_in_rounds(sheet, alternatives, stored)
     problems = catalogue.diagnosed(stored, alternatives, graded)
     for alternative, results in zip(alternatives, graded):
         failed = failures(results)
         if failed:
             problems.append(f"correct alternative {alternative.name!r} fails {sorted(failed)}")
     assert not problems, "\n".join(problems)
+
+
+def _graded_in_rounds(sheet, alternatives, stored):
+    """Each alternative's results, as grade_variants gives them: its round's where the round
+    passed every test cell and looks like no known mistake, else those of its own run."""
+    import catalogue
+
+    probes, together = diagnosis.probes(stored), rounds(alternatives)
+    graded = {}
+    for group, results in zip(together, grade_variants(sheet, together, probes)[1]):
+        if not failures(results) and not catalogue.diagnosed(stored, [group], [results]):
+            graded.update((alternative, results) for alternative in group.alternatives)
+    alone = [alternative for alternative in alternatives if alternative not in graded]
+    if alone:
+        graded.update(zip(alone, grade_variants(sheet, alone, probes)[1]))
+    return [graded[alternative] for alternative in alternatives]
 
 
 def covered_cells(mutants):
