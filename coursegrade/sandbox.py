@@ -149,6 +149,16 @@ def workspace(root, limits):
 def command(space, limits, env):
     """The prefix that runs a command in the sandbox; returns (prefix, how) where how is
     'bubblewrap' or 'none'."""
+    return _prefix(limits, env, writable=space.root, chdir=space.work)
+
+
+def tester_command(folder, limits, env):
+    """The prefix for the tester (tester.py): the same sandbox, with its own folder writable
+    (its socket, matplotlib's config) and the grader's package readable, nothing of the course."""
+    return _prefix(limits, env, writable=Path(folder), chdir=Path(folder), readonly=[_grader_package()])
+
+
+def _prefix(limits, env, writable, chdir, readonly=()):
     root = os.geteuid() == 0
     processes = limits.processes if root else _user_threads() + limits.processes
     prefix = [
@@ -170,16 +180,16 @@ def command(space, limits, env):
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    mounts = [(p, "--ro-bind") for p in readonly_paths() if not str(p).startswith("/usr/")] + [(space.root, "--bind")]
+    mounts = [(p, "--ro-bind") for p in [*readonly_paths(), *readonly] if not str(p).startswith("/usr/")]
     made = {"/", "/tmp", "/usr"}
-    for path, how in mounts:
+    for path, how in [*mounts, (writable, "--bind")]:
         for parent in _ancestors(path):
             if str(parent) not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(str(parent))
         args += [how, str(path), str(path)]
         made.add(str(path))
-    args += ["--chdir", str(space.work), "--clearenv"]
+    args += ["--chdir", str(chdir), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     if root:
@@ -210,10 +220,32 @@ def kernel_environment(space):
     return env
 
 
+def tester_environment(folder):
+    """The tester's environment: the kernel's, with the grader's package importable too."""
+    env = kernel_environment(Workspace(Path(folder)))
+    paths = dict.fromkeys([str(_helper_package().parent), str(_grader_package().parent)])
+    env.update(HOME=str(folder), IPYTHONDIR=str(folder), MPLCONFIGDIR=str(Path(folder) / "matplotlib"),
+               MPLBACKEND="agg", PYTHONPATH=os.pathsep.join(paths))
+    return env
+
+
+def prepare_tester(folder):
+    """The tester's folder, readable and writable by the sandbox's user, with the font cache."""
+    for font_list in _font_cache().glob("fontlist-*.json"):
+        shutil.copy(font_list, Path(folder) / "matplotlib" / font_list.name)
+    if os.geteuid() == 0 and bubblewrap():
+        for path in [Path(folder), *Path(folder).rglob("*")]:
+            os.chown(path, NOBODY, NOBODY)
+
+
 def _helper_package():
     import dlcourse
 
     return Path(dlcourse.__file__).resolve().parent
+
+
+def _grader_package():
+    return Path(__file__).resolve().parent
 
 
 def prepare(space):

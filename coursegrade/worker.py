@@ -33,7 +33,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from traitlets import Type
 
-from coursegrade import __version__, diagnosis, guard, preflight, probe, sandbox, sanitize
+from coursegrade import __version__, diagnosis, guard, preflight, probe, remote, sandbox, sanitize
 from coursegrade.kernel_client import WatchfulKernelClient
 from coursegrade.feedback import marked
 
@@ -195,6 +195,7 @@ async def _execute(nb, space, spec_nb, limits, trusted):
     client.replies, client.kernel_env, client.space = replies, env, space
     client.timing = timing = {}
     client.observed = {}
+    client.tester = remote.tester_socket(limits) if remote.enabled(spec_nb) else None
     try:
         stopped = await _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info, reasons, flags)
     finally:
@@ -224,15 +225,21 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
     async with client.async_setup_kernel(cwd=str(client.space.work), env=env, **quiet):
         _add(timing, "kernel_start", begin)
         begin = time.monotonic()
-        install = guard.reply_payload(
-            await _call_guard(client, guard.install_expression(nonce, spec_nb["imports"]), timeout=120), nonce)
-        _add(timing, "guard_install", begin)
-        if install is None:
-            flags.append("the grading guard could not be installed in the kernel")
+        if client.tester:  # the tests run in the tester: nothing of theirs to guard in the kernel
+            answer = await _call_guard(client, remote.install_expression(), timeout=120)
+            if answer.get("content", {}).get("user_expressions", {}).get("guard", {}).get("status") != "ok":
+                flags.append("the kernel could not take the grader's call handler; the tests' calls fail")
+            _add(timing, "guard_install", begin)
         else:
-            timing["kernel_cpu"] = {key: install.get(key) for key in
-                                    ("start_cpu", "import_cpu", "import_cpu_by_module", "snapshot_cpu")}
-            timing["kernel_cpu"]["installed_at"] = install["cpu"]
+            install = guard.reply_payload(
+                await _call_guard(client, guard.install_expression(nonce, spec_nb["imports"]), timeout=120), nonce)
+            _add(timing, "guard_install", begin)
+            if install is None:
+                flags.append("the grading guard could not be installed in the kernel")
+            else:
+                timing["kernel_cpu"] = {key: install.get(key) for key in
+                                        ("start_cpu", "import_cpu", "import_cpu_by_module", "snapshot_cpu")}
+                timing["kernel_cpu"]["installed_at"] = install["cpu"]
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
@@ -244,8 +251,14 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
             test = _is_test(cell)
             kind = "test_cells" if test else "given_cells" if trusted(cell) else "student_cells"
             entry = info.setdefault(index, {"ran": False, "tampered": [], "unverified": False})
+            if test and client.tester:
+                begin = time.monotonic()
+                await _run_in_tester(client, cell, spec_nb, min(limits.cell_seconds, remaining))
+                _add(timing, kind, begin)
+                entry["ran"] = True
+                continue
             try:
-                if test and not checked:
+                if test and not checked and not client.tester:
                     begin = time.monotonic()
                     before = guard.parse_reply(await _call_guard(client, guard.check_expression(nonce, "check")), nonce)
                     _add(timing, "guard_checks", begin)
@@ -270,7 +283,7 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
                 if id(cell) in client.timed_out:
                     reasons.append(f"{label} exceeded its time of {limits.cell_seconds:.0f} s and was stopped.")
                 names = _names_defined(cell.source) if (test or trusted(cell)) else []
-                if not (test or names):
+                if client.tester or not (test or names):
                     continue  # student cells: whatever they change is found before the next test
                 begin = time.monotonic()
                 touched = _names_touched(cell.source)
@@ -304,6 +317,23 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
             client.observed = await _observe(client, nb, spec_nb["mistakes"], deadline)
             _add(timing, "diagnosis", begin)
     return stopped
+
+
+async def _run_in_tester(client, cell, spec_nb, seconds):
+    """Run a test cell in the tester (remote.py), from the gradebook's source, and put what it
+    gave into the cell's outputs as the kernel would have."""
+    graded = spec_nb["graded"].get(cell.metadata["nbgrader"]["grade_id"], {})
+    count = client.tester_count = max(getattr(client, "tester_count", 0), max(
+        (c.get("execution_count") or 0 for c in client.nb.cells), default=0)) + 1
+    verdict = await remote.run_test(client, client.tester, graded.get("source", cell.source), count, seconds)
+    cell.execution_count = count
+    cell.outputs = []
+    if verdict.get("printed"):
+        cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=verdict["printed"]))
+    if verdict.get("status") != "ok":
+        cell.outputs.append(nbformat.v4.new_output(
+            "error", ename=str(verdict.get("ename", "Error")), evalue=str(verdict.get("evalue", ""))[:2000],
+            traceback=[str(line) for line in verdict.get("traceback", [])][-60:]))
 
 
 async def _observe(client, nb, catalogue, deadline):

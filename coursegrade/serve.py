@@ -1,0 +1,102 @@
+"""The kernel's side of a test cell that runs in the tester (tester.py).
+
+Sent to the student's kernel as text, together with wire.py, and run there in a dict of its
+own (``install``). It answers two requests: what a name of the sheet is (``lookup``) and a call
+of one of the student's functions (``call``). Nothing here decides a grade: whatever the kernel
+sends back, through this code or code that replaced it, is the student's answer, and the
+tester judges it. Arguments that are functions of the test come as call-backs: the stand-in asks
+the tester through the kernel's input channel (an input request the worker forwards).
+"""
+
+import builtins
+import contextlib
+import json
+import sys
+import types
+import warnings
+
+import numpy as np
+
+wire = None  # wire.py's namespace, set by install
+
+
+def install(wire_namespace):
+    global wire
+    wire = types.SimpleNamespace(**wire_namespace)
+    return "installed"
+
+
+def _is_data(value):
+    """Values that are callable but are answers, not functions (a sympy symbol, a model)."""
+    sympy, torch = sys.modules.get("sympy"), sys.modules.get("torch")
+    return (sympy is not None and isinstance(value, sympy.Basic)) or \
+        (torch is not None and isinstance(value, torch.nn.Module))
+
+
+def lookup(namespace, name):
+    """JSON: what ``name`` is in the notebook's namespace."""
+    if name not in namespace:
+        return json.dumps({"kind": "missing"})
+    value = namespace[name]
+    if isinstance(value, types.ModuleType):
+        return json.dumps({"kind": "module", "module": value.__name__})
+    if isinstance(value, type):
+        return json.dumps({"kind": "class"})
+    if callable(value) and not _is_data(value):
+        return json.dumps({"kind": "function"})
+    return json.dumps({"kind": "value", "data": wire.dumps(value)})
+
+
+def _called_back(number):
+    """A stand-in for the test's function ``number``: each call asks the tester."""
+    def stand_in(*args, **kwargs):
+        question = json.dumps({"callback": number, "args": wire.dumps([list(args), kwargs])})
+        answer = json.loads(builtins.input(question))
+        if "error" in answer:
+            raise wire.load_error(answer["error"])
+        return wire.loads(answer["out"], callback=_called_back)
+    stand_in.__name__ = f"test_function_{number}"
+    return stand_in
+
+
+@contextlib.contextmanager
+def _as_the_test_calls(context):
+    torch = sys.modules.get("torch")
+    with np.errstate(**context.get("errstate", {})), contextlib.ExitStack() as stack:
+        if torch is not None and "grad" in context:
+            stack.enter_context(torch.set_grad_enabled(bool(context["grad"])))
+        yield
+
+
+@contextlib.contextmanager
+def _standing_in(namespace, shadow):
+    """The test's references in place of the student's functions it replaced, for one call."""
+    saved = {name: namespace[name] for name in shadow if name in namespace}
+    namespace.update({name: _called_back(number) for name, number in shadow.items()})
+    try:
+        yield
+    finally:
+        for name in shadow:
+            namespace.pop(name, None)
+        namespace.update(saved)
+
+
+def call(namespace, request):
+    """JSON: the result of one call of the student's function (or the exception it raised), its
+    warnings, and its arguments as the call left them."""
+    request = json.loads(request)
+    remotes = {int(n): name for n, name in request.get("remotes", {}).items()}
+    made = lambda n: namespace[remotes[n]] if n in remotes else _called_back(n)  # noqa: E731
+    function = namespace[request["name"]]
+    args, kwargs = wire.loads(request["args"], callback=made)
+    reply = {}
+    with _standing_in(namespace, request.get("shadow", {})), _as_the_test_calls(request.get("context", {})):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                reply["out"] = wire.dumps(function(*args, **kwargs))
+            except Exception as error:  # the student's function raised: the test decides
+                reply["error"] = wire.dump_error(error)
+    reply["warnings"] = wire.dump_warnings(caught)
+    reply["args"] = wire.dumps([args, kwargs])
+    return json.dumps(reply)

@@ -1,0 +1,307 @@
+"""The trusted side of grading: test cells run here, never in the student's kernel.
+
+The student's notebook runs in its sandboxed kernel (worker.py); a test cell (visible and
+hidden parts) runs in this process instead, in a fresh namespace of its own. Every name the
+test reads and does not define is looked up in the kernel on first use:
+
+* a module (``np``, ``plt``) is this process's own import of the same module;
+* a function or class of the sheet becomes a ``Remote`` stand-in: calling it sends the arguments
+  to the kernel as plain data (wire.py), the student's function runs there, and its result, the
+  exception it raised, its warnings and what it left in its arguments come back as plain data;
+* any other value (an array, a figure, a sympy answer) comes over as plain data.
+
+So the comparison, the reference values and numpy, sympy and torch themselves are out of the
+student's reach: no subclass, patched module or forged message of the kernel's can get into
+them, and the hidden tests' source never enters the kernel. What the kernel sends back is the
+student's answer, nothing more. A test that swaps in a reference for a student's function
+(``globals().update(sigmoid=...)``) does so here; during a remote call the kernel's name then
+stands for a call back to that reference.
+
+The process is a fork server (``serve``): it imports the heavy libraries once, then forks a
+fresh child per test cell (per connection on its Unix socket). The worker starts it in a
+sandbox of its own (sandbox.tester_command): no network, nothing writable but its socket's
+folder, no access to the course.
+"""
+
+import builtins
+import contextlib
+import io
+import json
+import os
+import signal
+import socket
+import sys
+import traceback
+import types
+import warnings
+
+# Modules a test may get under the names the sheet gave them (an import the kernel reports is
+# repeated here only for these: the kernel's report is not trusted to name what runs here).
+MODULES = ("numpy", "math", "cmath", "fractions", "random", "warnings", "contextlib", "unittest", "unittest.mock",
+           "os", "sys", "itertools", "functools", "collections", "statistics", "torch", "torch.nn",
+           "torch.nn.functional", "torch.optim", "torch.autograd", "sympy", "matplotlib", "matplotlib.pyplot",
+           "matplotlib.figure", "dlcourse")
+PRELOAD = ("numpy", "sympy", "torch", "matplotlib.pyplot", "dlcourse")
+
+
+class Remote:
+    """A stand-in for a function or class of the student's sheet: calls run in the kernel
+    (passed to another of the student's functions, it stays the kernel's own)."""
+
+    __wire_callback__ = True  # wire.dumps numbers it like a function
+
+    def __init__(self, link, name):
+        self._link, self.__name__, self.__qualname__ = link, name, name
+
+    def __call__(self, *args, **kwargs):
+        return self._link.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<your {self.__name__} (graded in your kernel)>"
+
+
+class Namespace(dict):
+    """A test cell's globals: a name it reads and does not define is looked up in the kernel."""
+
+    def __init__(self, link):
+        super().__init__(__name__="__main__", __builtins__=builtins)
+        self.link = link
+        self.remotes = {}  # name -> the Remote first handed out for it
+
+    def __missing__(self, name):
+        if hasattr(builtins, name) or name.startswith("__"):
+            raise KeyError(name)
+        found = self.link.lookup(name)
+        if found is _MISSING:
+            raise KeyError(name)
+        if isinstance(found, Remote):
+            self.remotes[name] = found
+        self[name] = found
+        return found
+
+    def prefetch(self, names):
+        """Look up now the names the cell reads: a lookup is not possible while the kernel runs
+        a call (a test's reference that reads ``np`` while the student's function calls it)."""
+        for name in names:
+            with contextlib.suppress(KeyError):
+                self[name]
+
+    def shadows(self):
+        """The student's functions that the test has replaced here (by a reference)."""
+        return {name: self[name] for name, remote in self.remotes.items()
+                if dict.get(self, name, remote) is not remote and callable(dict.get(self, name))}
+
+
+_MISSING = object()
+
+
+class Link:
+    """The test's line to the worker (and through it to the kernel): JSON, one message a line."""
+
+    def __init__(self, stream, wire):
+        self.stream, self.wire = stream, wire
+        self.callables = {}  # number -> a function of this process the kernel may call back
+        self.namespace = None
+
+    def send(self, message):
+        self.stream.write(json.dumps(message).encode() + b"\n")
+        self.stream.flush()
+
+    def receive(self):
+        line = self.stream.readline()
+        if not line:
+            raise ConnectionError("the worker closed the connection")
+        return json.loads(line)
+
+    def ask(self, message, allowed=()):
+        """Send a request and answer the kernel's call-backs (of the functions ``allowed``, those
+        this request gave it) until its answer comes."""
+        self.send(message)
+        while True:
+            answer = self.receive()
+            if answer.get("op") != "callback":
+                return answer
+            self.send({"op": "callback_result", **self._called_back(answer, allowed)})
+
+    def _called_back(self, request, allowed):
+        number = request.get("n")
+        function = self.callables.get(number) if number in allowed else None
+        try:
+            if function is None:
+                raise RuntimeError("the kernel called back a function this call did not give it")
+            args, kwargs = self.wire.loads(request["args"], callback=self._callback)
+            return {"out": self.wire.dumps(function(*args, **kwargs), callables=self.callables)}
+        except Exception as error:
+            return {"error": self.wire.dump_error(error)}
+
+    def _callback(self, number):
+        if number not in self.callables:
+            raise self.wire.WireError("a call-back this call did not give")
+        return self.callables[number]
+
+    def lookup(self, name):
+        answer = self.ask({"op": "lookup", "name": name})
+        if "fault" in answer:
+            raise RuntimeError(answer["fault"])
+        kind = answer.get("kind")
+        if kind == "module" and answer.get("module") in MODULES:
+            import importlib
+
+            return importlib.import_module(answer["module"])
+        if kind in ("function", "class"):
+            return Remote(self, name)
+        if kind == "value":
+            return self.wire.loads(answer["data"], callback=self._callback)
+        return _MISSING
+
+    def call(self, name, args, kwargs):
+        """Call the student's ``name`` in the kernel, the way this process would call it: with
+        numpy's error settings and autograd as they are here, and this namespace's references
+        standing in for the student's functions that the test replaced. The functions the call
+        is given (arguments, references) are numbered for this call only."""
+        given = {}
+        sent = self.wire.dumps([list(args), kwargs], callables=given)
+        shadow = {}
+        for shadowed, function in (self.namespace.shadows() if self.namespace is not None else {}).items():
+            shadow[shadowed] = number = max(given, default=-1) + 1
+            given[number] = function
+        remotes = {n: f.__name__ for n, f in given.items() if isinstance(f, Remote)}
+        self.callables = given
+        answer = self.ask({"op": "call", "name": name, "args": sent, "remotes": remotes,
+                           "shadow": shadow, "context": _context()}, allowed=set(given))
+        if "fault" in answer:  # the worker's own word: the kernel died, hung or made no sense
+            raise RuntimeError(answer["fault"])
+        for category, message in self.wire.load_warnings(answer.get("warnings", "[]")):
+            warnings.warn(message, category, stacklevel=2)
+        _write_back([list(args), kwargs], self.wire.loads(answer.get("args", "null"), callback=self._callback))
+        if "error" in answer:
+            raise self.wire.load_error(answer["error"])
+        return self.wire.loads(answer["out"], callback=self._callback)
+
+
+def _free_names(code):
+    """The global names a cell's code (its functions and lambdas included) reads and never
+    binds at the top level."""
+    names, bound, todo = set(), set(code.co_names) - _loaded(code), [code]
+    while todo:
+        current = todo.pop()
+        names.update(current.co_names)
+        todo.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return sorted(names - bound - set(dir(builtins)))
+
+
+def _loaded(code):
+    import dis
+
+    return {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_NAME", "LOAD_GLOBAL")}
+
+
+def _context():
+    """What the kernel's call must share with this process: numpy's floating-point error
+    settings (a test's np.errstate(over="raise")) and whether autograd is on."""
+    import numpy as np
+
+    context = {"errstate": np.geterr()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        context["grad"] = torch.is_grad_enabled()
+    return context
+
+
+def _write_back(sent, returned):
+    """An argument the call changed in place (an array, a tensor, a list) is changed here too, so
+    that a test's check that x0 was left alone sees what the student's function did."""
+    import numpy as np
+
+    torch = sys.modules.get("torch")
+    if isinstance(sent, np.ndarray) and isinstance(returned, np.ndarray) and returned.shape == sent.shape:
+        if sent.flags.writeable and not np.array_equal(sent, returned, equal_nan=True):
+            np.copyto(sent, returned, casting="unsafe")
+    elif torch is not None and isinstance(sent, torch.Tensor) and isinstance(returned, torch.Tensor):
+        if returned.shape == sent.shape and not torch.equal(sent.detach(), returned.detach()):
+            with torch.no_grad():
+                sent.copy_(returned)
+    elif isinstance(sent, (list, tuple)) and isinstance(returned, (list, tuple)):
+        if isinstance(sent, list) and len(returned) != len(sent):
+            sent[:] = returned
+        for old, new in zip(sent, returned):
+            _write_back(old, new)
+    elif isinstance(sent, dict) and isinstance(returned, dict):
+        for key in sent.keys() & returned.keys():
+            _write_back(sent[key], returned[key])
+
+
+def run_cell(link, source, count):
+    """Run one test cell; the message that tells the worker how it went (an error as IPython
+    shows it, with "Cell In[count], line n" for the test's own lines)."""
+    namespace = Namespace(link)
+    link.namespace = namespace
+    printed = io.StringIO()
+    try:
+        code = compile(source, f"<test cell {count}>", "exec")
+        namespace.prefetch(_free_names(code))
+        with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            exec(code, namespace)
+    except BaseException as error:  # SystemExit and KeyboardInterrupt from a test fail it too
+        return {"op": "done", "status": "error", "printed": printed.getvalue()[-20000:], **_error(error, count)}
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    return {"op": "done", "status": "ok", "printed": printed.getvalue()[-20000:]}
+
+
+def _error(error, count):
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == f"<test cell {count}>"]
+    lines = [f"Cell In[{count}], line {frame.lineno}" for frame in frames]
+    ename, evalue = type(error).__name__, str(error)
+    return {"ename": ename, "evalue": evalue, "traceback": [*lines, f"{ename}: {evalue}"]}
+
+
+def handle(connection, wire):
+    """One connection: one test cell, from its source to its verdict."""
+    stream = connection.makefile("rwb")
+    link = Link(stream, wire)
+    request = link.receive()
+    if request.get("op") == "cell":
+        link.send(run_cell(link, request["source"], int(request.get("count", 1))))
+
+
+def _preload():
+    os.environ.setdefault("MPLBACKEND", "agg")
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)  # forked children: no OpenMP pool to lose
+        import torch._dynamo  # noqa: F401 (imported on first use of an optimizer: once here)
+
+
+def serve(path):
+    """Listen on the Unix socket ``path``; each connection is handled by a forked child."""
+    from coursegrade import wire
+
+    _preload()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    print("ready", flush=True)
+    while True:
+        connection, _ = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            status = 0
+            try:
+                handle(connection, wire)
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        connection.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
