@@ -23,6 +23,7 @@ from pathlib import Path
 
 import zmq
 import zmq.asyncio
+from nbclient.exceptions import DeadKernelError
 
 from coursegrade import sandbox, serve, wire
 
@@ -121,6 +122,8 @@ async def _poll(client, msg_id, on_input, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready = dict(await poller.poll(250))  # slices: a missed wake-up costs one (kernel_client.py)
+        if not ready and not await client.km.is_alive():
+            raise DeadKernelError("the kernel died while the test called it")
         if kc.stdin_channel.socket in ready or await kc.stdin_channel.msg_ready():
             message = await kc.stdin_channel.get_msg(timeout=0)
             if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "input_request":
@@ -162,14 +165,24 @@ async def _call(client, message, reader, writer, timeout):
     code = f"{KERNEL_NAME}.answer = {KERNEL_NAME}.call(globals(), {request!r})"
     reply = await _kernel_expression(client, f"{KERNEL_NAME}.__dict__.pop('answer', None)", timeout, called_back, code)
     answer = _expression_answer(reply)
-    if answer is None:
-        error = reply.get("content", {}).get("user_expressions", {}).get("r", {})
-        return {"fault": f"your kernel could not call {message.get('name')}: "
-                         f"{error.get('ename', 'no answer')}: {str(error.get('evalue', ''))[:300]}"}
     try:
         return json.loads(answer)
-    except ValueError:
-        return {"fault": f"your kernel's answer for {message.get('name')} makes no sense"}
+    except (TypeError, ValueError):
+        return _fault(client, reply, message.get("name"))
+
+
+def _fault(client, reply, name):
+    """The test's error (and a reason for the teacher) for a call the kernel gave no answer to."""
+    result = reply.get("content", {}).get("user_expressions", {}).get("r", {})
+    size = len(result.get("data", {}).get("text/plain", ""))
+    if size > MESSAGE_BYTES:
+        why = f"the answer of {name} was larger than {MESSAGE_BYTES // 2**20} MiB"
+    elif result.get("status") == "error":
+        why = f"your kernel could not call {name}: {result.get('ename')}: {str(result.get('evalue', ''))[:300]}"
+    else:
+        why = f"your kernel's answer for {name} makes no sense"
+    client.tester_faults.append(why)
+    return {"fault": why}
 
 
 async def _converse(client, reader, writer, deadline):
@@ -196,7 +209,8 @@ async def run_test(client, path, source, count, seconds):
         await _write(writer, {"op": "cell", "source": source, "count": count})
         return await asyncio.wait_for(_converse(client, reader, writer, time.monotonic() + seconds), seconds)
     except (TimeoutError, asyncio.TimeoutError):
-        await client.km.interrupt_kernel()
+        if await client.km.is_alive():
+            await client.km.interrupt_kernel()
         return {"status": "error", "ename": "CellTimeoutError", "evalue": f"the test ran longer than {seconds:.0f} s",
                 "traceback": [f"CellTimeoutError: the test ran longer than {seconds:.0f} s and was stopped"]}
     except (ConnectionError, ValueError) as error:

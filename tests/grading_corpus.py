@@ -13,6 +13,7 @@ import os
 import shutil
 
 import nbformat
+import tester_attacks
 from nbtools import ROOT, is_code_answer, is_test_cell, notebook, run_nbgrader
 from nbtools import fill as _fill
 
@@ -262,8 +263,11 @@ except Exception as error:
     variant("disk_hog", "complete", fill_the_disk)
     variant("leak_disguised", "complete", leak_disguised)
     variant("active_content", "complete", active_content)
+    tester_attacks.attacks(variant)
     made["broken_json"] = (made["broken_json"][0], None)  # nothing readable: graded as untouched
     made["crash"] = (made["crash"][0], None)  # only the tests before the crash count
+    for name in ("crash_in_call", "endless_callbacks"):  # lose the tests the attack stops (checked apart)
+        made[name] = (made[name][0], None)
     return made
 
 

@@ -195,3 +195,31 @@ def test_class_summary_counts_every_submission_and_lists_every_test(batch):
         assert f"<td>{gid}</td>" in page, f"{gid} has no pass rate"
     for student in ("crash", "loop", "hostile_numpy"):
         assert f"<td>{student}</td>" in page, f"{student} is not listed with its reason or flags"
+
+
+def test_what_runs_in_the_kernel_cannot_reach_the_tests(batch):
+    """Sheet 01's tests run in the tester (coursegrade/tester.py). From the kernel: no hidden test
+    or reference is anywhere to be found while a test calls the student's functions, the tester
+    cannot be reached, the grader's call handler can be replaced but only answers for itself,
+    and a kernel that dies or loops inside a test's call costs that test only."""
+    _, _, outcome, _, _ = batch
+    results = outcome["results"]
+    found = next(line for line in outputs(results["snoop"]).splitlines() if line.startswith("found:"))
+    hidden = r"_sigmoid_reference|_softmax_reference|_sigmoid_grad_reference|_adam_reference|_valley_grad|" \
+             r"_adam_uncorrected_reference|_first_step_reference|_curves_match|_yours|BEGIN HIDDEN"
+    assert "frame sigmoid_grad" in found and not re.search(hidden, found), found
+    assert "tester reached: []" in outputs(results["tester_socket"]), outputs(results["tester_socket"])
+    assert not os.path.exists("/tmp/owned-by-student")
+    assert "the call handler is there: True" in outputs(results["fake_handler"])
+    complete = results["complete"]["notebooks"][SHEET]["cells"]
+    crashed = results["crash_in_call"]
+    assert any("kernel died" in r for r in crashed["reasons"]), crashed["reasons"]
+    cells = crashed["notebooks"][SHEET]["cells"]
+    order = list(complete)
+    first = order.index("test_a5_sigmoid_grad")
+    assert all(cells[g]["score"] == complete[g]["score"] for g in order[:first]), cells
+    assert all(cells[g]["score"] == 0 for g in order[first:]), cells
+    looping = results["endless_callbacks"]
+    assert any("test_a6_plot_activations exceeded its time" in r for r in looping["reasons"]), looping["reasons"]
+    scores = {g: c["score"] for g, c in looping["notebooks"][SHEET]["cells"].items()}
+    assert scores == {g: 0 if g == "test_a6_plot_activations" else c["score"] for g, c in complete.items()}

@@ -1,0 +1,203 @@
+"""Hostile submissions aimed at grading with the tests in the tester (coursegrade/tester.py):
+each tries from the student's kernel to earn points its honest code does not, to see a hidden
+test, or to reach the trusted process. Made from sheet 01's honest submissions
+(grading_corpus.corpus adds them to its batch); each must earn exactly what its base earns.
+"""
+
+import textwrap
+
+import nbformat
+
+# The kernel's replies to the grader's requests, forged: every call "returns" True, every name
+# "is" a module the tester would import (kernel.session is reachable from the student's code).
+FORGE_REPLIES = """
+import json
+kernel = get_ipython().kernel
+send = kernel.session.send
+forged = repr(json.dumps({"kind": "module", "module": "unittest.mock", "out": "true", "warnings": "[]", "args": "null"}))
+
+def forging(stream, kind, content=None, parent=None, *args, **kwargs):
+    if kind == "execute_reply" and isinstance(content, dict) and content.get("user_expressions"):
+        content = dict(content, status="ok")
+        content["user_expressions"] = {k: {"status": "ok", "data": {"text/plain": forged}, "metadata": {}}
+                                       for k in content["user_expressions"]}
+    return send(stream, kind, content, parent, *args, **kwargs)
+
+kernel.session.send = forging
+"""
+
+# The grader's call handler in the kernel, replaced by one that answers every request itself.
+FAKE_HANDLER = """
+import json
+handler = globals().get("__coursegrade_serve")
+print("the call handler is there:", handler is not None)
+if handler is not None:
+    handler.lookup = lambda namespace, name: json.dumps({"kind": "value", "data": "true"})
+    handler.call = lambda namespace, request: json.dumps({"out": "true", "warnings": "[]", "args": "null"})
+"""
+
+# Answers whose comparisons always succeed: an array whose arithmetic gives zeros and which
+# equals everything, a str equal to everything, a sympy expression whose difference is 0.
+CHEATS = """
+import numpy as np
+import sympy
+
+
+class Always(np.ndarray):
+    def __eq__(self, other): return np.ones(self.shape, bool)
+    def __sub__(self, other): return np.zeros(self.shape)
+    __rsub__ = __sub__
+    def __abs__(self): return np.zeros(self.shape)
+    def __lt__(self, other): return np.ones(self.shape, bool)
+    __le__ = __gt__ = __ge__ = __lt__
+
+
+class Yes(str):
+    def __eq__(self, other): return True
+    __hash__ = str.__hash__
+
+
+class Zero(sympy.Symbol):
+    def __sub__(self, other): return sympy.Integer(0)
+
+
+def cheat(*args, **kwargs):
+    shape = np.shape(args[0]) if args else (2,)
+    return np.zeros(shape).view(Always)
+"""
+
+# Patches of what the tests use for their verdicts, all in the kernel (the tests are elsewhere).
+PATCH_LIBRARIES = """
+import builtins, numpy as np, numpy.testing, sympy, torch, unittest.mock, dlcourse
+np.allclose = np.isclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+sympy.simplify = lambda *a, **k: sympy.Integer(0)
+dlcourse.check_gradient = lambda *a, **k: None
+torch.Tensor.backward = lambda self, *a, **k: None
+unittest.mock.patch = lambda *a, **k: None
+_real_import = builtins.__import__
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+"""
+
+# Looks everywhere in the kernel for the hidden tests and their references while a test calls
+# the student's function, and prints what it found in the last cell.
+SNOOP = """
+import gc, inspect, linecache, sys
+found = set()
+
+def snoop():
+    for frame in inspect.stack():
+        found.add(f"frame {frame.function}")
+        found.update(f"global {name}" for name in frame.frame.f_globals if name.startswith("_"))
+    found.update(f"function {thing.__name__}" for thing in gc.get_objects()
+                 if inspect.isfunction(thing) and thing.__name__.startswith("_"))
+    for name in list(linecache.cache):
+        found.update(f"line {line.strip()}" for line in linecache.getlines(name) if "BEGIN " + "HIDDEN" in line)
+    found.update(f"history {entry[:60]}" for entry in globals().get("In", []) if "BEGIN " + "HIDDEN" in entry)
+"""
+
+# Tries to reach the tester's socket from the kernel and run its own "test" there.
+TESTER_SOCKET = """
+import glob, json, socket
+reached = []
+for path in glob.glob("/tmp/**/socket", recursive=True) + glob.glob("/tmp/coursegrade-tester-*/*"):
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+            s.sendall(json.dumps({"op": "cell", "source": "open('/tmp/owned-by-student', 'w')", "count": 1}).encode() + b"\\n")
+            reached.append(path)
+    except OSError:
+        pass
+print("tester reached:", reached)
+"""
+
+
+def _answer_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+
+
+def _defined(source):
+    import ast
+
+    return [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+
+
+def _insert(nb, source, index=1):
+    nb.cells.insert(index, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def _wrap(nb, function, before):
+    """Add ``before`` (code) at the start of the student's ``function`` (a complete answer)."""
+    for cell in _answer_cells(nb):
+        if f"def {function}(" in cell.source:
+            head, rest = cell.source.split(f"def {function}(", 1)
+            signature, body = rest.split("\n", 1)
+            indent = textwrap.indent(textwrap.dedent(before), "    ")
+            cell.source = f"{head}def {function}({signature}\n{indent}\n{body}"
+            return nb
+    raise ValueError(f"no answer cell defines {function}")
+
+
+def cheating_answers(nb):
+    """Every graded function of the sheet returns an object whose comparisons always pass."""
+    nb = _insert(nb, CHEATS)
+    for cell in _answer_cells(nb):
+        cell.source = "\n".join(f"{name} = cheat" for name in _defined(cell.source))
+    return nb
+
+
+def snoop_on_tests(nb):
+    nb = _insert(nb, SNOOP)
+    for function in ("sigmoid_grad", "plot_activations", "adam"):
+        nb = _wrap(nb, function, "snoop()")
+    nb.cells.append(nbformat.v4.new_code_cell("print('found:', sorted(found))"))
+    return nb
+
+
+def forged_callbacks(nb):
+    """The student's function asks the tester for call-backs the call did not give, and sends
+    it nonsense, then does its work (the channel must survive)."""
+    forge = ("import json, builtins\nfor question in ('nonsense', json.dumps({'callback': 7, 'args': '[[],{\"dict\":[]}]'}),\n"
+             "                 json.dumps({'callback': 0, 'args': '{\"ndarray\": \"AAAA\"}'})):\n"
+             "    try:\n        builtins.input(question)\n    except Exception:\n        pass")
+    return _wrap(nb, "gradient_descent", forge)
+
+
+# True while a test calls the student's function (not while the student's own cells run)
+CALLED_BY_A_TEST = ("__import__('builtins').any(f.frame.f_globals.get('__name__') == 'coursegrade_serve' "
+                    "for f in __import__('inspect').stack())")
+
+
+def crash_in_call(nb):
+    """The kernel dies while a test calls the student's function: the tests before it count, the
+    rest are not run, nothing waits for a dead kernel."""
+    return _wrap(nb, "sigmoid_grad", f"if {CALLED_BY_A_TEST}:\n    __import__('os')._exit(1)")
+
+
+def endless_callbacks(nb):
+    """The student's function calls the test's reference (a call-back) forever: the test runs out
+    of time, the other tests are graded as usual."""
+    return _wrap(nb, "plot_activations", f"while {CALLED_BY_A_TEST}:\n    sigmoid(np.zeros(3))")
+
+
+def huge_answer(nb):
+    nb = _insert(nb, "import numpy as np\n")
+    for cell in _answer_cells(nb):
+        if "def sigmoid(" in cell.source:
+            cell.source = "def sigmoid(x):\n    return np.zeros(2 * 10**7)\n\n\ndef softmax(z, axis=-1):\n    raise NotImplementedError"
+    return nb
+
+
+def attacks(variant):
+    """Add this module's submissions to a corpus (grading_corpus.corpus's ``variant``)."""
+    variant("forged_replies", "untouched", lambda nb: _insert(nb, FORGE_REPLIES))
+    variant("fake_handler", "untouched", lambda nb: _insert(nb, FAKE_HANDLER))
+    variant("cheating_answers", "untouched", cheating_answers)
+    variant("patched_libraries", "complete", lambda nb: _insert(nb, PATCH_LIBRARIES))
+    variant("snoop", "complete", snoop_on_tests)
+    variant("tester_socket", "untouched", lambda nb: _insert(nb, TESTER_SOCKET))
+    variant("forged_callbacks", "complete", forged_callbacks)
+    variant("crash_in_call", "complete", crash_in_call)
+    variant("endless_callbacks", "complete", endless_callbacks)
+    variant("huge_answer", "untouched", huge_answer)
