@@ -81,6 +81,8 @@ def breakdown(course, skip_looping=True):
         ("the notebook's cells (given, student, tests)",
          wall["given_cells"] + wall["student_cells"] + wall["test_cells"], cells_cpu),
         ("  of which test cells", wall["test_cells"], None),
+        ("tester: the test cells where they run outside the kernel", None,
+         mean(t.get("tester_cpu") for t in worker) if any("tester_cpu" in t for t in worker) else None),
         ("guard checks around cells", wall["guard_checks"], mean(k.get("checks") for k in kernel if "checks" in k)),
         ("kernel shutdown", wall["shutdown"], None),
         ("grader process (preflight, nbclient, Dask)", wall["preflight"], mean(r["timing"].get("grader_cpu") for r in records)),
@@ -90,7 +92,7 @@ def breakdown(course, skip_looping=True):
          mean(c.get("feedback_cpu") for c in coordinator)),
     ]
     rows.append(("total (CPU: kernel, grader and coordinator)", None,
-                 sum(cpu for label, _, cpu in rows if cpu is not None and not label.startswith("  "))))
+                 sum(cpu for label, _, cpu in rows if cpu is not None and cpu == cpu and not label.startswith("  "))))
     print(f"where coursegrade's time per submission goes (mean of {len(records)} submissions without a looping cell):")
     print(f"  {'':56s} {'wall s':>7s} {'CPU s':>7s}")
     for label, seconds, cpu in rows:

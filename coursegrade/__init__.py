@@ -14,6 +14,9 @@ The pieces, in the order a submission meets them:
 - ``guard``      kernel-side checks before and after each test cell (patched comparison
                  functions, input transformers, exception hooks, replaced helpers) and a scan of
                  the student's code; what cannot be neutralised is flagged for the teacher.
+- ``tester``     where a sheet asks for it, the test cells run here, in a sandboxed process of their
+                 own, not in the kernel; ``remote`` carries their calls of the student's functions
+                 to the kernel (``serve``, sent there as text) and back, as ``wire`` data.
 - ``worker``     ``grade_submission(payload)``: one submission in, executed notebook, per-cell
                  scores, reasons and flags out. Self-contained, so it runs on a Dask worker.
 - ``coordinator`` the only writer: gradebook (through nbgrader's Gradebook API, backed up before

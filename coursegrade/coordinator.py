@@ -34,6 +34,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import compute_checksum, determine_grade, find_all_files
 from traitlets.config.loader import PyFileConfigLoader
 
+from coursegrade import remote
 from coursegrade import spec as sheet_spec
 from coursegrade.sandbox import Limits
 from coursegrade.worker import grade_submission, input_hash
@@ -357,6 +358,8 @@ def grade(course_root, sheet, scheduler=None, workers=None, limits=None, force=F
     if scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or len(pending) > SMALL_BATCH * local:
         runs = _on_dask(pending, scheduler, workers)
     else:
+        if any(remote.enabled(nb) for nb in spec["notebooks"].values()):
+            remote.tester_socket(Limits(**limits))  # started once here, shared by the forked workers
         runs = _in_processes(pending, min(local, len(pending)))
     bar = None
     if progress:

@@ -12,6 +12,7 @@ import builtins
 import contextlib
 import json
 import sys
+import time
 import types
 import warnings
 
@@ -21,9 +22,10 @@ wire = None  # wire.py's namespace, set by install
 
 
 def install(wire_namespace):
+    """Take wire.py's namespace; the kernel's CPU seconds so far (for the grader's records)."""
     global wire
     wire = types.SimpleNamespace(**wire_namespace)
-    return "installed"
+    return time.process_time()
 
 
 def _is_data(value):

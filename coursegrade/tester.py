@@ -31,8 +31,8 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
-import types
 import warnings
 
 # Modules a test may get under the names the sheet gave them (an import the kernel reports is
@@ -174,21 +174,20 @@ class Link:
         return self.wire.loads(answer["out"])  # data only: no function of the test comes back as an answer
 
 
-def _free_names(code):
-    """The global names a cell's code (its functions and lambdas included) reads and never
-    binds at the top level."""
-    names, bound, todo = set(), set(code.co_names) - _loaded(code), [code]
+def _free_names(source):
+    """The global names a cell (its functions, lambdas and comprehensions included) reads and
+    does not bind itself."""
+    import symtable
+
+    module = symtable.symtable(source, "<test cell>", "exec")
+    bound = {s.get_name() for s in module.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    read, todo = set(), [module]
     while todo:
-        current = todo.pop()
-        names.update(current.co_names)
-        todo.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
-    return sorted(names - bound - set(dir(builtins)))
-
-
-def _loaded(code):
-    import dis
-
-    return {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_NAME", "LOAD_GLOBAL")}
+        table = todo.pop()
+        read.update(s.get_name() for s in table.get_symbols()
+                    if s.is_referenced() and (table is module or s.is_global()))
+        todo.extend(table.get_children())
+    return sorted(read - bound - set(dir(builtins)))
 
 
 class _Function:
@@ -243,17 +242,20 @@ def run_cell(link, source, count):
     printed = io.StringIO()
     try:
         code = compile(source, f"<test cell {count}>", "exec")
-        namespace.prefetch(_free_names(code))
+        namespace.prefetch(_free_names(source))
         with contextlib.redirect_stdout(printed), warnings.catch_warnings():
             warnings.simplefilter("default")
             exec(code, namespace)
     except BaseException as error:  # SystemExit and KeyboardInterrupt from a test fail it too
-        return {"op": "done", "status": "error", "printed": printed.getvalue()[-20000:], **_error(error, count)}
+        verdict = {"status": "error", **_error(error, count)}
+    else:
+        verdict = {"status": "ok"}
     finally:
         import matplotlib.pyplot as plt
 
         plt.close("all")
-    return {"op": "done", "status": "ok", "printed": printed.getvalue()[-20000:]}
+    # a forked child's CPU count starts at zero: this is the test's own
+    return {"op": "done", **verdict, "printed": printed.getvalue()[-20000:], "cpu": time.process_time()}
 
 
 def _error(error, count):
@@ -269,6 +271,7 @@ def handle(connection, wire):
     link = Link(stream, wire)
     request = link.receive()
     if request.get("op") == "cell":
+        signal.alarm(int(request.get("seconds", 60)) + 5)  # the worker gave up by then: end, don't linger
         link.send(run_cell(link, request["source"], int(request.get("count", 1))))
 
 

@@ -34,8 +34,8 @@ from nbclient.exceptions import DeadKernelError
 from traitlets import Type
 
 from coursegrade import __version__, diagnosis, guard, preflight, probe, remote, sandbox, sanitize
-from coursegrade.kernel_client import WatchfulKernelClient
 from coursegrade.feedback import marked
+from coursegrade.kernel_client import WatchfulKernelClient
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 PROBE_SOURCE = Path(probe.__file__).read_text()  # sent to the kernel as text, as the guard is
@@ -211,6 +211,15 @@ async def _execute(nb, space, spec_nb, limits, trusted):
     return info, reasons, flags, how, timing, client.observed
 
 
+def _number(reply):
+    """The float a user expression returned (the kernel's CPU seconds), or None."""
+    result = reply.get("content", {}).get("user_expressions", {}).get("guard", {})
+    try:
+        return float(result.get("data", {}).get("text/plain", ""))
+    except ValueError:
+        return None
+
+
 def _add(timing, key, begin):
     timing[key] = timing.get(key, 0.0) + time.monotonic() - begin
 
@@ -226,10 +235,11 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
         _add(timing, "kernel_start", begin)
         begin = time.monotonic()
         if client.tester:  # the tests run in the tester: nothing of theirs to guard in the kernel
-            answer = await _call_guard(client, remote.install_expression(), timeout=120)
-            if answer.get("content", {}).get("user_expressions", {}).get("guard", {}).get("status") != "ok":
+            started = _number(await _call_guard(client, remote.install_expression(), timeout=120))
+            if started is None:
                 flags.append("the kernel could not take the grader's call handler; the tests' calls fail")
             _add(timing, "guard_install", begin)
+            timing["kernel_cpu"] = {"start_cpu": started, "installed_at": started, "checks": 0.0}
         else:
             install = guard.reply_payload(
                 await _call_guard(client, guard.install_expression(nonce, spec_nb["imports"]), timeout=120), nonce)
@@ -315,6 +325,10 @@ async def _run_cells(client, nb, nonce, spec_nb, limits, trusted, deadline, info
             except Exception as error:  # the kernel's messages make no sense any more
                 stopped = f"grading stopped in {label}: {type(error).__name__}: {str(error)[:200]}"
                 break
+        if client.tester and not stopped:
+            total = _number(await _call_guard(client, "__import__('time').process_time()"))
+            if total is not None:
+                timing["kernel_cpu"]["total"] = total
         if spec_nb.get("mistakes") and not stopped:
             begin = time.monotonic()
             client.observed = await _observe(client, nb, spec_nb["mistakes"], deadline)
@@ -329,6 +343,8 @@ async def _run_in_tester(client, cell, spec_nb, seconds):
     count = client.tester_count = max(getattr(client, "tester_count", 0), max(
         (c.get("execution_count") or 0 for c in client.nb.cells), default=0)) + 1
     verdict = await remote.run_test(client, client.tester, graded.get("source", cell.source), count, seconds)
+    if isinstance(verdict.get("cpu"), float):
+        client.timing["tester_cpu"] = client.timing.get("tester_cpu", 0.0) + verdict["cpu"]
     cell.execution_count = count
     cell.outputs = []
     if verdict.get("printed"):
