@@ -75,6 +75,7 @@ SUSPICIOUS = [
     (r"NBGRADER_EXECUTION|os\.environ", "changes environment variables (grading mode)"),
     (r"os\._exit|os\.kill|signal\.|subprocess|os\.system|os\.fork|multiprocessing|socket", "starts, stops or signals processes"),
     (r"seterr|errstate", "changes numpy's floating-point error handling"),
+    (r"dlcourse\.rules|\bRULES\b", "changes the rules a test puts in force (dlcourse.rules: no differentiation, no autograd)"),
 ]
 _SUSPICIOUS = [(re.compile(pattern), reason) for pattern, reason in SUSPICIOUS]
 

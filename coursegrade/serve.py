@@ -67,6 +67,11 @@ def _as_the_test_calls(context):
     with np.errstate(**context.get("errstate", {})), contextlib.ExitStack() as stack:
         if torch is not None and "grad" in context:
             stack.enter_context(torch.set_grad_enabled(bool(context["grad"])))
+        if context.get("rules"):
+            from dlcourse.rules import rule
+
+            for name in context["rules"]:
+                stack.enter_context(rule(name))
         yield
 
 

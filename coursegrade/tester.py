@@ -201,13 +201,17 @@ def _no_function(number):
 
 def _context():
     """What the kernel's call must share with this process: numpy's floating-point error
-    settings (a test's np.errstate(over="raise")) and whether autograd is on."""
+    settings (a test's np.errstate(over="raise")), whether autograd is on, and the rules in
+    force (dlcourse.rules)."""
     import numpy as np
 
     context = {"errstate": np.geterr()}
     torch = sys.modules.get("torch")
     if torch is not None:
         context["grad"] = torch.is_grad_enabled()
+    rules = sys.modules.get("dlcourse.rules")
+    if rules is not None and rules.in_force():
+        context["rules"] = rules.in_force()  # a test's dlcourse.rule("no autograd"): in the kernel too
     return context
 
 

@@ -9,6 +9,7 @@ Everything here is meant to be read by students: open any module to see how it w
 - ``Explorer``, ``log_slider``, ``slider``, ``int_slider``, ``choice`` : slider views
   (``choice`` is a row of toggle buttons)
 - ``numerical_gradient``, ``check_gradient`` : finite-difference gradient checks
+- ``rule`` : what a test switches off while it calls your code ("no differentiation", "no autograd")
 
 Importing ``dlcourse`` in JupyterLab makes a call of an unwritten function fail with a one-line
 message instead of a long traceback (see ``friendly.py``); nothing changes while grading.
@@ -21,6 +22,7 @@ from dlcourse.budget import budget, grading, progress
 from dlcourse.checks import check_gradient, numerical_gradient
 from dlcourse.friendly import friendly_errors, install_short_messages
 from dlcourse.plots import caption, setup_plots
+from dlcourse.rules import rule
 from dlcourse.widgets import Explorer, choice, int_slider, log_slider, slider
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "log_slider",
     "numerical_gradient",
     "progress",
+    "rule",
     "setup_plots",
     "slider",
 ]

@@ -57,60 +57,61 @@ def honest(release, source):
 HONEST = ("complete", "half", "untouched")
 
 
-def honest_course(folder):
+def honest_course(folder, sheet=SHEET):
     """A course in which the honest students of the batch handed in the sheet."""
-    course = make_course(folder)
-    release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
-    source = nbformat.read(notebook(SHEET), as_version=4)
+    course = make_course(folder, sheet)
+    release = nbformat.read(notebook(sheet, "notebooks"), as_version=4)
+    source = nbformat.read(notebook(sheet), as_version=4)
     for student, nb in honest(release, source).items():
-        target = course / "autograde" / "submitted" / student / SHEET
+        target = course / "autograde" / "submitted" / student / sheet
         target.mkdir(parents=True)
-        nbformat.write(nb, target / f"{SHEET}.ipynb")
+        nbformat.write(nb, target / f"{sheet}.ipynb")
     return course
 
 
-def plain_nbgrader_scores(course, generate=True):
+def plain_nbgrader_scores(course, generate=True, sheet=SHEET):
     """{student: {test grade_id: score}} of the honest submissions by plain `nbgrader autograde`
     (with ``generate=False`` read from a course in which that has already run)."""
     from nbgrader.api import Gradebook
 
     if generate:
-        run_nbgrader("generate_assignment", SHEET, "--force", cwd=course)
-        run_nbgrader("autograde", SHEET, cwd=course)
+        run_nbgrader("generate_assignment", sheet, "--force", cwd=course)
+        run_nbgrader("autograde", sheet, cwd=course)
     with Gradebook(f"sqlite:///{course / 'autograde' / 'gradebook.db'}") as gb:
-        return {student: {g.name: g.auto_score for g in gb.find_submission_notebook(SHEET, SHEET, student).grades
+        return {student: {g.name: g.auto_score for g in gb.find_submission_notebook(sheet, sheet, student).grades
                           if g.cell.cell_type == "code"} for student in HONEST}
 
 
 @contextlib.contextmanager
-def _shared_scores(tmp_path_factory):
-    """The file that holds the plain scores for the whole test run, locked while in use: the test
-    files that need it may run on different pytest-xdist workers, which share the parent of
-    their temporary folders."""
+def _shared_scores(tmp_path_factory, sheet):
+    """The file that holds a sheet's plain scores for the whole test run, locked while in use:
+    the test files that need it may run on different pytest-xdist workers, which share the
+    parent of their temporary folders."""
     folder = tmp_path_factory.getbasetemp()
     folder = folder.parent if os.environ.get("PYTEST_XDIST_WORKER") else folder
-    with open(folder / "plain-nbgrader-scores.lock", "w") as lock:
+    with open(folder / f"plain-nbgrader-scores-{sheet}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        yield folder / "plain-nbgrader-scores.json"
+        yield folder / f"plain-nbgrader-scores-{sheet}.json"
 
 
-def shared_plain_scores(tmp_path_factory):
-    """``plain_nbgrader_scores`` of the honest course, computed once per test run: by the first
-    test file that asks, or taken from test_course.py's graded course (``offer_plain_scores``),
-    where plain nbgrader grades the same three notebooks of this sheet."""
-    with _shared_scores(tmp_path_factory) as result:
+def shared_plain_scores(tmp_path_factory, sheet=SHEET):
+    """``plain_nbgrader_scores`` of the sheet's honest course, computed once per test run: by the
+    first test file that asks, or taken from test_course.py's graded course
+    (``offer_plain_scores``), where plain nbgrader grades the same three notebooks."""
+    with _shared_scores(tmp_path_factory, sheet) as result:
         if not result.exists():
-            scores = plain_nbgrader_scores(honest_course(tmp_path_factory.mktemp("plain")))
+            scores = plain_nbgrader_scores(honest_course(tmp_path_factory.mktemp("plain"), sheet), sheet=sheet)
             result.write_text(json.dumps(scores))
         return json.loads(result.read_text())
 
 
-def offer_plain_scores(tmp_path_factory, course):
+def offer_plain_scores(tmp_path_factory, course, sheets):
     """Keep the plain scores of a course graded by plain nbgrader in which the honest students
-    handed in this sheet, for ``shared_plain_scores`` (unless they are there already)."""
-    with _shared_scores(tmp_path_factory) as result:
-        if not result.exists():
-            result.write_text(json.dumps(plain_nbgrader_scores(course, generate=False)))
+    handed in these sheets, for ``shared_plain_scores`` (unless they are there already)."""
+    for sheet in sheets:
+        with _shared_scores(tmp_path_factory, sheet) as result:
+            if not result.exists():
+                result.write_text(json.dumps(plain_nbgrader_scores(course, generate=False, sheet=sheet)))
 
 
 def corpus(course):

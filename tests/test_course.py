@@ -195,7 +195,7 @@ def graded(tmp_path_factory, generated):
             nbformat.write(nb, archive / f"{student}_{sheet}.ipynb")
         run_nbgrader("zip_collect", sheet, cwd=course)
     run_nbgrader("autograde", "*", cwd=course)
-    offer_plain_scores(tmp_path_factory, course)  # the grading tests compare coursegrade with these
+    offer_plain_scores(tmp_path_factory, course, SHEETS)  # the grading tests compare coursegrade with these
     run_nbgrader("generate_feedback", "*", cwd=course)
     scores = {}
     with Gradebook(f"sqlite:///{course / 'autograde' / 'gradebook.db'}") as gradebook:

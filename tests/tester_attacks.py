@@ -82,15 +82,23 @@ builtins.AssertionError = type("AssertionError", (Exception,), {})
 # Looks everywhere in the kernel for the hidden tests and their references while a test calls
 # the student's function, and prints what it found in the last cell.
 SNOOP = """
-import gc, inspect, linecache, sys
+import gc, inspect, linecache, re, sys
 found = set()
+IPYTHON_NAMES = re.compile(r"_(i+|\\d+|i\\d+|oh|ih|dh|)$")
+
+
+def in_a_cell(code):  # code written in the notebook (the student's cells, or test cells run here)
+    return re.search(r"ipykernel_\\d+/", code.co_filename) is not None
+
 
 def snoop():
     for frame in inspect.stack():
-        found.add(f"frame {frame.function}")
-        found.update(f"global {name}" for name in frame.frame.f_globals if name.startswith("_"))
+        if in_a_cell(frame.frame.f_code):
+            found.add(f"frame {frame.function}")
+    found.update(f"global {name}" for name in globals() if name.startswith("_") and not name.startswith("__")
+                 and not IPYTHON_NAMES.match(name))
     found.update(f"function {thing.__name__}" for thing in gc.get_objects()
-                 if inspect.isfunction(thing) and thing.__name__.startswith("_"))
+                 if inspect.isfunction(thing) and in_a_cell(thing.__code__) and thing.__name__.startswith("_"))
     for name in list(linecache.cache):
         found.update(f"line {line.strip()}" for line in linecache.getlines(name) if "BEGIN " + "HIDDEN" in line)
     found.update(f"history {entry[:60]}" for entry in globals().get("In", []) if "BEGIN " + "HIDDEN" in entry)
@@ -147,9 +155,9 @@ def cheating_answers(nb):
     return nb
 
 
-def snoop_on_tests(nb):
+def snoop_on_tests(nb, functions=("sigmoid_grad", "plot_activations", "adam")):
     nb = _insert(nb, SNOOP)
-    for function in ("sigmoid_grad", "plot_activations", "adam"):
+    for function in functions:
         nb = _wrap(nb, function, "snoop()")
     nb.cells.append(nbformat.v4.new_code_cell("print('found:', sorted(found))"))
     return nb
@@ -201,3 +209,67 @@ def attacks(variant):
     variant("crash_in_call", "complete", crash_in_call)
     variant("endless_callbacks", "complete", endless_callbacks)
     variant("huge_answer", "untouched", huge_answer)
+
+
+# Sheet 02: sympy answers, the no-differentiation rule, training with swapped-in references.
+
+SYMPY_CHEAT = """
+import sympy as sp
+
+
+class Zero(sp.Symbol):  # equal to everything, its difference to anything is 0
+    def __sub__(self, other): return sp.Integer(0)
+    def __eq__(self, other): return True
+    __hash__ = sp.Symbol.__hash__
+
+
+sp.simplify = lambda *a, **k: sp.Integer(0)
+"""
+
+# The kernel's encoder, changed so that a sympy answer arrives as code for the tester to run.
+FORGED_SYMPY_TEXT = """
+serve = globals()["__coursegrade_serve"]
+real_dumps = serve.wire.dumps
+serve.wire.dumps = lambda value, *a, **k: real_dumps(value, *a, **k).replace(
+    "Symbol", "__import__('os').system('touch /tmp/tester-owned') or Symbol")
+"""
+
+SWITCH_RULE_OFF = """
+import contextlib
+import dlcourse.rules
+dlcourse.rules.RULES["no differentiation"] = contextlib.nullcontext
+"""
+
+
+def _replace_function(nb, name, source):
+    """The answer cell that defines ``name`` gets ``source`` in its place (the rest stays)."""
+    for cell in _answer_cells(nb):
+        if f"def {name}(" in cell.source:
+            cell.source = cell.source + "\n\n\n" + textwrap.dedent(source)
+            return nb
+    raise ValueError(f"no answer cell defines {name}")
+
+
+def sympy_cheat(nb):
+    nb = _insert(nb, SYMPY_CHEAT)
+    return _replace_function(nb, "sigmoid_derivative_expression", "def sigmoid_derivative_expression(z):\n    return Zero('z')\n")
+
+
+def forged_sympy_text(nb):
+    nb = _insert(nb, FORGED_SYMPY_TEXT)
+    return _replace_function(nb, "sigmoid_derivative_expression", "def sigmoid_derivative_expression(z):\n    return z\n")
+
+
+def rule_switched_off(nb):
+    """sp.diff where the task asks for the derivative by hand, with the rule switched off in the
+    kernel: the limit of running the student's code in the student's process (README)."""
+    nb = _insert(nb, SWITCH_RULE_OFF)
+    return _replace_function(nb, "sigmoid_derivative_expression",
+                             "def sigmoid_derivative_expression(z):\n    return sp.diff(1 / (1 + sp.exp(-z)), z)\n")
+
+
+def sheet02_attacks(variant):
+    variant("sympy_cheat", "untouched", sympy_cheat)
+    variant("forged_sympy_text", "untouched", forged_sympy_text)
+    variant("snoop", "complete", lambda nb: snoop_on_tests(nb, ("train_logistic", "plot_zeta")))
+    variant("rule_switched_off", "untouched", rule_switched_off)
