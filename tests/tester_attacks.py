@@ -273,3 +273,46 @@ def sheet02_attacks(variant):
     variant("forged_sympy_text", "untouched", forged_sympy_text)
     variant("snoop", "complete", lambda nb: snoop_on_tests(nb, ("train_logistic", "plot_zeta")))
     variant("rule_switched_off", "untouched", rule_switched_off)
+
+
+# Sheet 05: the references are PyTorch's own functions and autograd; two rules (no autograd, no
+# differentiation) are put in force in the kernel around the calls.
+
+PATCH_TORCH = """
+import torch, torch.nn.functional
+torch.relu = torch.nn.functional.softplus = torch.nn.functional.elu = lambda *a, **k: torch.zeros(1)
+torch.sigmoid = torch.nn.functional.logsigmoid = lambda *a, **k: torch.zeros(1)
+torch.autograd.grad = lambda *a, **k: (torch.zeros(1),)
+torch.Tensor.backward = lambda self, *a, **k: None
+"""
+
+AUTOGRAD_BEHIND_THE_RULE = """
+import contextlib
+import dlcourse.rules
+dlcourse.rules.RULES["no autograd"] = contextlib.nullcontext
+
+
+def layer_backward(W, x, z_hat):
+    import torch
+    with torch.enable_grad():
+        Wt, xt = torch.tensor(W, requires_grad=True), torch.tensor(x, requires_grad=True)
+        (torch.tensor(z_hat) @ torch.sigmoid(Wt @ xt)).backward()
+    return xt.grad.numpy(), Wt.grad.numpy()
+"""
+
+
+def autograd_behind_the_rule(nb):
+    """Autograd where the task asks for gradients by hand, with the rule switched off in the
+    kernel and autograd switched on again inside: the README's stated limit."""
+    for cell in _answer_cells(nb):
+        if "def layer_backward(" in cell.source:
+            cell.source = cell.source + "\n\n\n" + AUTOGRAD_BEHIND_THE_RULE
+    return nb
+
+
+def sheet05_attacks(variant):
+    variant("sympy_cheat", "untouched", lambda nb: _replace_function(
+        _insert(nb, SYMPY_CHEAT), "relu_derivative_expression", "def relu_derivative_expression(x):\n    return Zero('x')\n"))
+    variant("patched_torch", "complete", lambda nb: _insert(nb, PATCH_TORCH))
+    variant("snoop", "complete", lambda nb: snoop_on_tests(nb, ("layer_backward", "smoothness_class")))
+    variant("rule_switched_off", "untouched", autograd_behind_the_rule)
