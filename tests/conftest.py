@@ -15,6 +15,7 @@ SLOWEST_FIRST = (
     "test_mutants_sheet05.py",
     "test_grading.py",
     "test_mutants_sheet02.py",
+    "test_grading_in_tester.py",
     "test_hub.py",
     "test_sheet03.py",
     "test_grading_dask.py",
