@@ -151,27 +151,31 @@ class Link:
 
     def call(self, name, args, kwargs):
         """Call the student's ``name`` in the kernel, the way this process would call it: with
-        numpy's error settings and autograd as they are here, and this namespace's references
-        standing in for the student's functions that the test replaced. The functions the call
-        is given (arguments, references) are numbered for this call only."""
-        given = {}
+        numpy's error settings, autograd and the rules as they are here, and this namespace's
+        references standing in for the student's functions that the test replaced."""
+        sent, shadow = self._given(args, kwargs)
+        remotes = {n: f.__name__ for n, f in self.callables.items() if isinstance(f, Remote)}
+        answer = self.ask({"op": "call", "name": name, "args": sent, "remotes": remotes,
+                           "shadow": shadow, "context": _context()}, allowed=set(self.callables))
+        if "fault" in answer:  # the worker's own word: the kernel died, hung or made no sense
+            raise RuntimeError(answer["fault"])
+        for category, message in self.wire.load_warnings(answer.get("warnings", "[]")):
+            warnings.warn(message, category, stacklevel=3)
+        _write_back([list(args), kwargs], self.wire.loads(answer.get("args", "null"), callback=_no_function))
+        if "error" in answer:
+            raise self.wire.load_error(answer["error"])
+        return self.wire.loads(answer["out"])  # data only: no function of the test comes back as an answer
+
+    def _given(self, args, kwargs):
+        """The call's arguments as wire text, and {student's name: number} of the references that
+        stand in for them; the functions the call is given are numbered for this call only."""
+        self.callables = given = {}
         sent = self.wire.dumps([list(args), kwargs], callables=given)
         shadow = {}
         for shadowed, function in (self.namespace.shadows() if self.namespace is not None else {}).items():
             shadow[shadowed] = number = max(given, default=-1) + 1
             given[number] = function
-        remotes = {n: f.__name__ for n, f in given.items() if isinstance(f, Remote)}
-        self.callables = given
-        answer = self.ask({"op": "call", "name": name, "args": sent, "remotes": remotes,
-                           "shadow": shadow, "context": _context()}, allowed=set(given))
-        if "fault" in answer:  # the worker's own word: the kernel died, hung or made no sense
-            raise RuntimeError(answer["fault"])
-        for category, message in self.wire.load_warnings(answer.get("warnings", "[]")):
-            warnings.warn(message, category, stacklevel=2)
-        _write_back([list(args), kwargs], self.wire.loads(answer.get("args", "null"), callback=_no_function))
-        if "error" in answer:
-            raise self.wire.load_error(answer["error"])
-        return self.wire.loads(answer["out"])  # data only: no function of the test comes back as an answer
+        return sent, shadow
 
 
 def _free_names(source):
