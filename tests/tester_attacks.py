@@ -198,14 +198,14 @@ def huge_answer(nb):
 
 
 def attacks(variant):
-    """Add this module's submissions to a corpus (grading_corpus.corpus's ``variant``)."""
+    """Add this module's submissions to a corpus (grading_corpus.corpus's ``variant``); attacks
+    on complete work share one submission (patched libraries, forged call-backs, snooping): each
+    alone can only keep or lower what the work earns, together they must keep it."""
     variant("forged_replies", "untouched", lambda nb: _insert(nb, FORGE_REPLIES))
     variant("fake_handler", "untouched", lambda nb: _insert(nb, FAKE_HANDLER))
     variant("cheating_answers", "untouched", cheating_answers)
-    variant("patched_libraries", "complete", lambda nb: _insert(nb, PATCH_LIBRARIES))
-    variant("snoop", "complete", snoop_on_tests)
+    variant("snoop", "complete", lambda nb: snoop_on_tests(forged_callbacks(_insert(nb, PATCH_LIBRARIES))))
     variant("tester_socket", "untouched", lambda nb: _insert(nb, TESTER_SOCKET))
-    variant("forged_callbacks", "complete", forged_callbacks)
     variant("crash_in_call", "complete", crash_in_call)
     variant("endless_callbacks", "complete", endless_callbacks)
     variant("huge_answer", "untouched", huge_answer)
@@ -311,8 +311,10 @@ def autograd_behind_the_rule(nb):
 
 
 def sheet05_attacks(variant):
-    variant("sympy_cheat", "untouched", lambda nb: _replace_function(
-        _insert(nb, SYMPY_CHEAT), "relu_derivative_expression", "def relu_derivative_expression(x):\n    return Zero('x')\n"))
-    variant("patched_torch", "complete", lambda nb: _insert(nb, PATCH_TORCH))
-    variant("snoop", "complete", lambda nb: snoop_on_tests(nb, ("layer_backward", "smoothness_class")))
-    variant("rule_switched_off", "untouched", autograd_behind_the_rule)
+    """Two submissions, each with several attacks (a sheet-05 notebook takes seconds to grade):
+    patched references and snooping on complete work (must earn what it earns), a cheating
+    sympy answer beside autograd behind a switched-off rule on untouched work (must earn B.1's
+    points only: the stated limit)."""
+    variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_TORCH), ("layer_backward", "smoothness_class")))
+    variant("rule_switched_off", "untouched", lambda nb: autograd_behind_the_rule(_replace_function(
+        _insert(nb, SYMPY_CHEAT), "relu_derivative_expression", "def relu_derivative_expression(x):\n    return Zero('x')\n")))
