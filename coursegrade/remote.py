@@ -14,6 +14,7 @@ import asyncio
 import atexit
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ SERVE_SOURCE = Path(serve.__file__).read_text()
 WIRE_SOURCE = Path(wire.__file__).read_text()
 KERNEL_NAME = "__coursegrade_serve"  # where serve.py's functions live in the kernel's namespace
 MESSAGE_BYTES = 64 * 2**20  # the most one answer of the kernel may carry
+START_SECONDS = 120  # for the tester's imports, on a loaded machine
 _SERVER = {}  # "path", "process", "pid": the tester this process tree uses
 
 
@@ -69,9 +71,10 @@ def tester_socket(limits=None):
     process = subprocess.Popen([*prefix, sys.executable, "-P", "-m", "coursegrade.tester", path],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                env=env)
-    if process.stdout.readline().strip() != b"ready":
+    ready = select.select([process.stdout], [], [], START_SECONDS)[0] and process.stdout.readline().strip() == b"ready"
+    if not ready:
         process.kill()
-        raise RuntimeError("the tester (coursegrade/tester.py) did not start")
+        raise RuntimeError(f"the tester (coursegrade/tester.py) did not start within {START_SECONDS} s")
     _SERVER.update(path=path, process=process, pid=os.getpid())
     atexit.register(_stop, process, os.getpid(), folder)
     return path
