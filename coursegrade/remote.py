@@ -64,7 +64,7 @@ def tester_socket(limits=None):
         return path
     folder = Path(tempfile.mkdtemp(prefix="coursegrade-tester-"))
     (folder / "matplotlib").mkdir()
-    sandbox.prepare_tester(folder)
+    sandbox.prepare(sandbox.Workspace(folder))  # the same layout: its matplotlib folder, the sandbox's user
     env = sandbox.tester_environment(folder)
     prefix, _ = sandbox.tester_command(folder, limits or sandbox.Limits(), env)
     path = str(folder / "socket")

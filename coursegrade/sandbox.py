@@ -221,21 +221,12 @@ def kernel_environment(space):
 
 
 def tester_environment(folder):
-    """The tester's environment: the kernel's, with the grader's package importable too."""
+    """The tester's environment: the kernel's for a workspace at folder (matplotlib's config in
+    folder/matplotlib), with the grader's package importable too."""
     env = kernel_environment(Workspace(Path(folder)))
     paths = dict.fromkeys([str(_helper_package().parent), str(_grader_package().parent)])
-    env.update(HOME=str(folder), IPYTHONDIR=str(folder), MPLCONFIGDIR=str(Path(folder) / "matplotlib"),
-               MPLBACKEND="agg", PYTHONPATH=os.pathsep.join(paths))
+    env.update(HOME=str(folder), IPYTHONDIR=str(folder), MPLBACKEND="agg", PYTHONPATH=os.pathsep.join(paths))
     return env
-
-
-def prepare_tester(folder):
-    """The tester's folder, readable and writable by the sandbox's user, with the font cache."""
-    for font_list in _font_cache().glob("fontlist-*.json"):
-        shutil.copy(font_list, Path(folder) / "matplotlib" / font_list.name)
-    if os.geteuid() == 0 and bubblewrap():
-        for path in [Path(folder), *Path(folder).rglob("*")]:
-            os.chown(path, NOBODY, NOBODY)
 
 
 def _helper_package():
