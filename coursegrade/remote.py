@@ -151,6 +151,17 @@ async def _lookup(client, name, timeout):
     return {"kind": "missing"} if answer is None else json.loads(answer)
 
 
+async def _cell_edge(client, message, timeout):
+    """A test cell's begin or end (serve.begin, serve.end): what the kernel answers, as data."""
+    request = json.dumps({k: v for k, v in message.items() if k == "random"})
+    reply = await _kernel_expression(client, f"{KERNEL_NAME}.{message['op']}(globals(), {request!r})", timeout)
+    answer = _expression_answer(reply)
+    try:
+        return json.loads(answer)
+    except (TypeError, ValueError):
+        return {}
+
+
 async def _call(client, message, reader, writer, timeout):
     async def called_back(prompt):
         try:
@@ -199,6 +210,8 @@ async def _converse(client, reader, writer, deadline):
             answer = await _lookup(client, str(message.get("name")), left)
         elif op == "call":
             answer = await _call(client, message, reader, writer, left)
+        elif op in ("begin", "end"):
+            answer = await _cell_edge(client, message, left)
         else:
             answer = {"fault": f"unknown request {op!r}"}
         await _write(writer, answer)

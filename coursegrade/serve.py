@@ -11,6 +11,7 @@ the tester through the kernel's input channel (an input request the worker forwa
 import builtins
 import contextlib
 import json
+import random
 import sys
 import time
 import types
@@ -19,6 +20,7 @@ import warnings
 import numpy as np
 
 wire = None  # wire.py's namespace, set by install
+objects = None  # the running test cell's wire.Objects (begin)
 
 
 def install(wire_namespace):
@@ -26,6 +28,38 @@ def install(wire_namespace):
     global wire
     wire = types.SimpleNamespace(**wire_namespace)
     return time.process_time()
+
+
+def random_state():
+    """The random generators' states: torch's, numpy's global one, Python's."""
+    torch = sys.modules.get("torch")
+    return [None if torch is None else torch.get_rng_state(), np.random.get_state(), random.getstate()]
+
+
+def set_random_state(state):
+    """Take the random generators' states (random_state's); a state that does not fit is left out."""
+    torch = sys.modules.get("torch")
+    for setter, value in zip((None if torch is None else torch.set_rng_state, np.random.set_state, random.setstate),
+                             state if type(state) is list else []):
+        with contextlib.suppress(Exception):  # a state from the other side that does not fit
+            if setter is not None and value is not None:
+                setter(value)
+
+
+def begin(namespace, request):
+    """A test cell begins: no object has crossed yet; the random generators' states for the test
+    (so that what it draws is what it would draw in this kernel)."""
+    global objects
+    objects = wire.Objects(1)
+    return json.dumps({"random": wire.dumps(random_state())})
+
+
+def end(namespace, request):
+    """A test cell ends: the random generators as the test left them (as if it had run here)."""
+    global objects
+    objects = None
+    set_random_state(wire.loads(json.loads(request)["random"]))
+    return json.dumps({})
 
 
 def _is_data(value):
@@ -46,17 +80,17 @@ def lookup(namespace, name):
         return json.dumps({"kind": "class"})
     if callable(value) and not _is_data(value):
         return json.dumps({"kind": "function"})
-    return json.dumps({"kind": "value", "data": wire.dumps(value)})
+    return json.dumps({"kind": "value", "data": wire.dumps(value, objects=objects)})
 
 
 def _called_back(number):
     """A stand-in for the test's function ``number``: each call asks the tester."""
     def stand_in(*args, **kwargs):
-        question = json.dumps({"callback": number, "args": wire.dumps([list(args), kwargs])})
+        question = json.dumps({"callback": number, "args": wire.dumps([list(args), kwargs], objects=objects)})
         answer = json.loads(builtins.input(question))
         if "error" in answer:
             raise wire.load_error(answer["error"])
-        return wire.loads(answer["out"], callback=_called_back)
+        return wire.loads(answer["out"], callback=_called_back, objects=objects)
     stand_in.__name__ = f"test_function_{number}"
     return stand_in
 
@@ -64,6 +98,8 @@ def _called_back(number):
 @contextlib.contextmanager
 def _as_the_test_calls(context):
     torch = sys.modules.get("torch")
+    if "random" in context:
+        set_random_state(wire.loads(context["random"]))
     with np.errstate(**context.get("errstate", {})), contextlib.ExitStack() as stack:
         if torch is not None and "grad" in context:
             stack.enter_context(torch.set_grad_enabled(bool(context["grad"])))
@@ -95,15 +131,16 @@ def call(namespace, request):
     remotes = {int(n): name for n, name in request.get("remotes", {}).items()}
     made = lambda n: namespace[remotes[n]] if n in remotes else _called_back(n)  # noqa: E731
     function = namespace[request["name"]]
-    args, kwargs = wire.loads(request["args"], callback=made)
+    args, kwargs = wire.loads(request["args"], callback=made, objects=objects)
     reply = {}
     with _standing_in(namespace, request.get("shadow", {})), _as_the_test_calls(request.get("context", {})):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                reply["out"] = wire.dumps(function(*args, **kwargs))
+                reply["out"] = wire.dumps(function(*args, **kwargs), objects=objects)
             except Exception as error:  # the student's function raised: the test decides
                 reply["error"] = wire.dump_error(error)
     reply["warnings"] = wire.dump_warnings(caught)
-    reply["args"] = wire.dumps([args, kwargs])
+    reply["args"] = wire.dumps([args, kwargs], objects=objects)
+    reply["random"] = wire.dumps(random_state())
     return json.dumps(reply)

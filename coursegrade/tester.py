@@ -35,6 +35,8 @@ import time
 import traceback
 import warnings
 
+from coursegrade.serve import random_state, set_random_state
+
 # Modules a test may get under the names the sheet gave them (an import the kernel reports is
 # repeated here only for these: the kernel's report is not trusted to name what runs here).
 MODULES = ("numpy", "math", "cmath", "fractions", "random", "warnings", "contextlib", "unittest", "unittest.mock",
@@ -102,6 +104,7 @@ class Link:
         self.stream, self.wire = stream, wire
         self.callables = {}  # number -> a function of this process the kernel may call back
         self.namespace = None
+        self.objects = None  # the tensors, layers and optimizers that crossed (wire.Objects)
 
     def send(self, message):
         self.stream.write(json.dumps(message).encode() + b"\n")
@@ -129,10 +132,26 @@ class Link:
         try:
             if function is None:
                 raise RuntimeError("the kernel called back a function this call did not give it")
-            args, kwargs = self.wire.loads(request["args"])  # data only, both ways
-            return {"out": self.wire.dumps(function(*args, **kwargs))}
+            args, kwargs = self.wire.loads(request["args"], objects=self.objects)  # data only, both ways
+            return {"out": self.wire.dumps(function(*args, **kwargs), objects=self.objects)}
         except Exception as error:
             return {"error": self.wire.dump_error(error)}
+
+    def begin(self):
+        """A cell begins: nothing has crossed yet, the random generators are the kernel's."""
+        self.objects = self.wire.Objects(0)
+        answer = self.ask({"op": "begin"})
+        if "random" in answer:
+            self._take_random_state(answer["random"])
+
+    def end(self):
+        """A cell ends: the kernel's random generators go on from where the test left them."""
+        with contextlib.suppress(Exception):  # (a kernel that died in the test has nothing to go on with)
+            self.ask({"op": "end", "random": self.wire.dumps(random_state())})
+
+    def _take_random_state(self, text):
+        with contextlib.suppress(self.wire.WireError):
+            set_random_state(self.wire.loads(text))
 
     def lookup(self, name):
         answer = self.ask({"op": "lookup", "name": name})
@@ -146,7 +165,7 @@ class Link:
         if kind in ("function", "class"):
             return Remote(self, name)
         if kind == "value":  # data only: a function of the test cannot come back as the student's value
-            return self.wire.loads(answer["data"])
+            return self.wire.loads(answer["data"], objects=self.objects)
         return _MISSING
 
     def call(self, name, args, kwargs):
@@ -156,21 +175,25 @@ class Link:
         sent, shadow = self._given(args, kwargs)
         remotes = {n: f.__name__ for n, f in self.callables.items() if isinstance(f, Remote)}
         answer = self.ask({"op": "call", "name": name, "args": sent, "remotes": remotes,
-                           "shadow": shadow, "context": _context()}, allowed=set(self.callables))
+                           "shadow": shadow, "context": _context(self.wire)}, allowed=set(self.callables))
         if "fault" in answer:  # the worker's own word: the kernel died, hung or made no sense
             raise RuntimeError(answer["fault"])
         for category, message in self.wire.load_warnings(answer.get("warnings", "[]")):
             warnings.warn(message, category, stacklevel=3)
-        _write_back([list(args), kwargs], self.wire.loads(answer.get("args", "null"), callback=_no_function))
+        if "random" in answer:
+            self._take_random_state(answer["random"])
+        returned = self.wire.loads(answer.get("args", "null"), callback=_no_function, objects=self.objects)
+        _write_back([list(args), kwargs], returned)  # (what crossed with a key is brought up to date by loads)
         if "error" in answer:
             raise self.wire.load_error(answer["error"])
-        return self.wire.loads(answer["out"])  # data only: no function of the test comes back as an answer
+        # data only: no function of the test comes back as an answer
+        return self.wire.loads(answer["out"], objects=self.objects)
 
     def _given(self, args, kwargs):
         """The call's arguments as wire text, and {student's name: number} of the references that
         stand in for them; the functions the call is given are numbered for this call only."""
         self.callables = given = {}
-        sent = self.wire.dumps([list(args), kwargs], callables=given)
+        sent = self.wire.dumps([list(args), kwargs], callables=given, objects=self.objects)
         shadow = {}
         for shadowed, function in (self.namespace.shadows() if self.namespace is not None else {}).items():
             shadow[shadowed] = number = max(given, default=-1) + 1
@@ -203,13 +226,13 @@ def _no_function(number):
     return _Function()
 
 
-def _context():
+def _context(wire):
     """What the kernel's call must share with this process: numpy's floating-point error
-    settings (a test's np.errstate(over="raise")), whether autograd is on, and the rules in
-    force (dlcourse.rules)."""
+    settings (a test's np.errstate(over="raise")), whether autograd is on, the rules in force
+    (dlcourse.rules) and the random generators (a test's torch.manual_seed)."""
     import numpy as np
 
-    context = {"errstate": np.geterr()}
+    context = {"errstate": np.geterr(), "random": wire.dumps(random_state())}
     torch = sys.modules.get("torch")
     if torch is not None:
         context["grad"] = torch.is_grad_enabled()
@@ -249,6 +272,7 @@ def run_cell(link, source, count):
     link.namespace = namespace
     printed = io.StringIO()
     try:
+        link.begin()
         code = compile(source, f"<test cell {count}>", "exec")
         namespace.prefetch(_free_names(source))
         with contextlib.redirect_stdout(printed), warnings.catch_warnings():
@@ -262,6 +286,7 @@ def run_cell(link, source, count):
         import matplotlib.pyplot as plt
 
         plt.close("all")
+        link.end()
     # a forked child's CPU count starts at zero: this is the test's own
     return {"op": "done", **verdict, "printed": printed.getvalue()[-20000:], "cpu": time.process_time()}
 

@@ -64,6 +64,33 @@ class Opaque:
         return f"<{self.type_name} object (not sent)>"
 
 
+class Objects:
+    """The tensors, layers and optimizers that have crossed the boundary during one test cell,
+    under keys both sides share (the tester numbers what it sends 0, 2, 4, ..., the kernel 1, 3,
+    5, ...). An object that crosses again travels as a reference to the other side's copy with
+    its current value, and that copy is brought up to date in place: a model the test hands to
+    the student's init_weights is changed in the tester too, an optimizer's parameters are its
+    model's, and a model that comes back is the test's own object."""
+
+    def __init__(self, first):
+        self.next, self.by_key, self.keys = first, {}, {}
+
+    def add(self, value):
+        key, self.next = self.next, self.next + 2
+        self.by_key[key], self.keys[id(value)] = value, key
+        return key
+
+    def put(self, key, value):
+        if type(key) is not int or key < 0 or key % 2 == self.next % 2 or key in self.by_key:
+            raise WireError("an object's key is not a new key of the other side")
+        self.by_key[key], self.keys[id(value)] = value, key
+
+    def get(self, key):
+        if type(key) is not int or key not in self.by_key:
+            raise WireError("a reference to no object that crossed")
+        return self.by_key[key]
+
+
 class StudentError(Exception):
     """An exception of a type that load_error does not rebuild; its message names the type."""
 
@@ -97,6 +124,7 @@ LAYERS = {"Sequential": (), "ModuleList": (), "Identity": (), "Flatten": ("start
           "ELU": ("alpha", "inplace"), "LeakyReLU": ("negative_slope", "inplace"),
           "GELU": ("approximate",), "Dropout": ("p", "inplace"), "Softmax": ("dim",),
           "LogSoftmax": ("dim",)}
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")  # torch.optim's, with their state
 
 # sympy: the names a text may call, and where in sympy each one is
 SYMPY_CALLS = {name: name for name in (
@@ -150,18 +178,20 @@ _SKIP = object()  # an encoder's answer for a value that is not its kind
 # dumps
 
 
-def dumps(value, callables=None):
+def dumps(value, callables=None, objects=None):
     """JSON text that describes value exactly (loads builds it again). callables: a dict that
     gets {number: function} for every plain function or method met, sent as {"callback": number}
-    (without it, a function travels as an Opaque)."""
-    return json.dumps(_Writer(callables).value(value, 0), allow_nan=False, separators=(",", ":"))
+    (without it, a function travels as an Opaque). objects: the test cell's Objects (tensors,
+    layers and optimizers then travel with keys, and optimizers travel at all)."""
+    writer = _Writer(callables, objects)
+    return json.dumps(writer.value(value, 0), allow_nan=False, separators=(",", ":"))
 
 
 class _Writer:
     """The encoders, tried in turn: numpy, the libraries, built-in types, callables, types."""
 
-    def __init__(self, callables):
-        self.callables = callables
+    def __init__(self, callables, objects=None):
+        self.callables, self.objects = callables, objects
 
     def value(self, value, depth):
         if depth > LIMITS.depth:
@@ -194,11 +224,13 @@ class _Writer:
 
     def _torch(self, torch, value, depth):
         if isinstance(value, torch.Tensor):
-            return self._tensor(torch, value, depth)
+            return self._kept(value, lambda: self._tensor(torch, value, depth))
         if isinstance(value, torch.nn.Module):
             if not _standard_layer(torch, value):
                 return _opaque(value)
-            return {"module": self.value(_describe_module(value), depth + 1)}
+            return self._kept(value, lambda: {"module": self.value(_describe_module(value), depth + 1)})
+        if self.objects is not None and _standard_optimizer(torch, value):
+            return self._kept(value, lambda: {"optimizer": self.value(_describe_optimizer(value), depth + 1)})
         if type(value) is torch.dtype and _torch_dtype_name(value) in TORCH_DTYPES:
             return {"torch_dtype": _torch_dtype_name(value)}
         if type(value) is torch.Size:
@@ -215,7 +247,17 @@ class _Writer:
         return {"tensor": _npy(data.numpy()), "dtype": name,
                 "requires_grad": bool(tensor.requires_grad),
                 "parameter": isinstance(tensor, torch.nn.Parameter),
-                "grad": None if grad is None else self.value(grad, depth + 1)}
+                "grad": None if grad is None else self._tensor(torch, grad, depth + 1)}
+
+    def _kept(self, value, encode):
+        """With Objects: the value under its key (new), or as a reference with its value now."""
+        if self.objects is None:
+            return encode()
+        key = self.objects.keys.get(id(value))
+        if key is not None:
+            return {"ref": key, "value": encode()}
+        encoded = encode()  # (its parameters, a model's, get their keys first)
+        return {"key": self.objects.add(value), "value": encoded}
 
     def _builtin(self, value, depth):
         # the first built-in type in the value's MRO: a subclass travels as its plain value
@@ -423,22 +465,36 @@ def _describe_module(module):
             "children": [[name, child] for name, child in module.named_children()]}
 
 
+def _standard_optimizer(torch, value):
+    name = type(value).__name__
+    return name in OPTIMIZERS and type(value) is getattr(torch.optim, name)
+
+
+def _describe_optimizer(optimizer):
+    groups = [{"params": list(group["params"]), "options": {k: v for k, v in group.items() if k != "params"}}
+              for group in optimizer.param_groups]
+    state = [[p, dict(optimizer.state[p])] for group in optimizer.param_groups for p in group["params"]
+             if p in optimizer.state]
+    return {"type": type(optimizer).__name__, "groups": groups, "state": state}
+
+
 # ---------------------------------------------------------------------------------------------
 # loads
 
 
-def loads(text, callback=None, limit=LIMITS):
+def loads(text, callback=None, limit=LIMITS, objects=None):
     """The value that text describes (dumps). callback(number) makes the stand-in for a function
-    sent as {"callback": number}. Hostile text raises WireError and builds nothing it names."""
-    reader = _Reader(limit, callback)
+    sent as {"callback": number}; objects: the test cell's Objects (dumps'). Hostile text raises
+    WireError and builds nothing it names."""
+    reader = _Reader(limit, callback, objects)
     return reader.guarded(lambda: reader.value(reader.parse(text), 0))
 
 
 class _Reader:
     """One loads: the limits, what has been used of them, and the builders of every form."""
 
-    def __init__(self, limit, callback):
-        self.limit, self.callback = limit, callback
+    def __init__(self, limit, callback, objects=None):
+        self.limit, self.callback, self.objects = limit, callback, objects
         self.items = self.elements = 0
         self.figures = []  # closed again if the text turns out to be malformed
 
@@ -639,6 +695,23 @@ class _Reader:
     def _module(self, description, depth):
         return _build_module(self.value(description, depth + 1))
 
+    def _optimizer(self, description, depth):
+        return _build_optimizer(self.value(description, depth + 1))
+
+    def _keyed(self, key, value, depth):
+        if self.objects is None or type(value) is not dict or not KEPT_FORMS & set(value):
+            raise WireError("a key for something that is not a tensor, layer or optimizer")
+        built = self.value(value, depth + 1)
+        self.objects.put(key, built)
+        return built
+
+    def _reference(self, key, value, depth):
+        if self.objects is None:
+            raise WireError("a reference, and no objects to refer to")
+        kept = self.objects.get(key)
+        _update(kept, self.value(value, depth + 1))
+        return kept
+
     # sympy, matplotlib
 
     def _sympy(self, text, depth):
@@ -669,7 +742,10 @@ _FORMS = {frozenset(fields): (fields, build) for fields, build in (
     (("object",), _Reader._object),
     (("tensor", "dtype", "requires_grad", "parameter", "grad"), _Reader._tensor),
     (("torch_dtype",), _Reader._torch_dtype), (("torch_size",), _Reader._torch_size),
-    (("module",), _Reader._module), (("sympy",), _Reader._sympy), (("figure",), _Reader._figure))}
+    (("module",), _Reader._module), (("sympy",), _Reader._sympy), (("figure",), _Reader._figure),
+    (("optimizer",), _Reader._optimizer), (("key", "value"), _Reader._keyed),
+    (("ref", "value"), _Reader._reference))}
+KEPT_FORMS = {"tensor", "module", "optimizer"}
 
 
 def _no_constant(name):
@@ -1019,6 +1095,61 @@ def _add_children(module, children):
                 or not isinstance(pair[1], torch.nn.Module):
             raise WireError("a module's children are not [name, layer] pairs of a container")
         module.add_module(_text(pair[0], "a child's name", NAME_CHARS), pair[1])
+
+
+def _build_optimizer(description):
+    import torch
+
+    name, groups, state = _fields(description, ("type", "groups", "state"), "an optimizer")
+    if type(name) is not str or name not in OPTIMIZERS:
+        raise WireError(f"an optimizer of type {str(name)[:40]!r}, which is not on the list")
+    param_groups = []
+    for group in _items(groups, "an optimizer's groups"):
+        params, options = _fields(group, ("params", "options"), "an optimizer's group")
+        if not all(isinstance(p, torch.Tensor) for p in _items(params, "a group's parameters")):
+            raise WireError("an optimizer's parameters are not tensors")
+        if type(options) is not dict or not all(type(k) is str and _plain_option(v) for k, v in options.items()):
+            raise WireError("an optimizer's options are not plain values")
+        param_groups.append({**options, "params": params})
+    optimizer = getattr(torch.optim, name)(param_groups)
+    known = {id(p) for group in param_groups for p in group["params"]}
+    for entry in _items(state, "an optimizer's state"):
+        if type(entry) is not list or len(entry) != 2 or id(entry[0]) not in known or type(entry[1]) is not dict:
+            raise WireError("an optimizer's state is not [parameter, values] pairs")
+        optimizer.state[entry[0]] = entry[1]
+    return optimizer
+
+
+def _plain_option(value):
+    return type(value) in (int, float, bool, str, type(None)) \
+        or type(value) is tuple and all(type(n) in (int, float) for n in value)
+
+
+def _update(kept, new):
+    """Bring an object that crossed before (kept) up to date with its new value, in place."""
+    import torch
+
+    if type(new) is not type(kept):
+        raise WireError(f"a reference to a {type(kept).__name__} with a value of another type")
+    if isinstance(kept, torch.Tensor):
+        with torch.no_grad():
+            if kept.shape == new.shape and kept.dtype == new.dtype:
+                if not torch.equal(kept, new):
+                    kept.copy_(new)
+            else:
+                kept.data = new.detach()
+        if kept.is_leaf:
+            kept.requires_grad_(new.requires_grad)
+            kept.grad = new.grad
+    elif isinstance(kept, torch.nn.Module):
+        for table in ("_parameters", "_buffers", "_modules"):
+            getattr(kept, table).clear()
+            getattr(kept, table).update(getattr(new, table))
+        kept.training = new.training
+    else:  # an optimizer: its parameters are the kept ones already
+        kept.param_groups[:] = new.param_groups
+        kept.state.clear()
+        kept.state.update(new.state)
 
 
 # ---------------------------------------------------------------------------------------------

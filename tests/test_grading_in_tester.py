@@ -1,8 +1,8 @@
-"""Sheets 02 and 05 graded with their tests in the tester (coursegrade/tester.py; sheet 01's
+"""Sheets 02, 04 and 05 graded with their tests in the tester (coursegrade/tester.py; sheet 01's
 batch is tests/test_grading.py): honest work earns what plain nbgrader gives it, and submissions
 aimed at each sheet's own machinery (sympy answers and their encoding, the rules "no
 differentiation" and "no autograd", PyTorch's functions as references, the tests that swap in
-references) earn no more than their honest code. Needs bubblewrap: hostile code runs only in the
+references, models and optimizers that cross to the tester) earn no more than their honest code. Needs bubblewrap: hostile code runs only in the
 sandbox."""
 
 import html
@@ -18,6 +18,7 @@ from coursegrade import coordinator, remote, sandbox
 from coursegrade.feedback import marked, normal, secret_lines
 
 ATTACKS = {"02_logistic_regression": (tester_attacks.sheet02_attacks, {"test_a1_sigmoid_derivative_expression"}),
+           "04_optimizers_and_initialization": (tester_attacks.sheet04_attacks, {"test_b1_chain_grads"}),
            "05_activations_and_skip_connections": (tester_attacks.sheet05_attacks,
                                                    {"test_b1_layer_backward_dx", "test_b1_layer_backward_dW"})}
 LIMITS = sandbox.Limits(cell_seconds=20, wall_seconds=240)

@@ -37,6 +37,8 @@ def kernel(connection, namespace):
             return message
         if message["op"] == "lookup":
             send(json.loads(serve.lookup(namespace, message["name"])))
+        elif message["op"] in ("begin", "end"):
+            send(json.loads(getattr(serve, message["op"])(namespace, json.dumps(message))))
         else:
             saved, builtins.input = builtins.input, asked
             try:

@@ -713,3 +713,81 @@ def test_a_large_array_travels_in_milliseconds():
     print(f"\nwire: 1000x1000 float64 ({len(text) / 1e6:.1f} MB of text): dumps {1000 * (encoded - started):.1f} ms,"
           f" loads {1000 * (decoded - encoded):.1f} ms")
     assert not math.isnan(decoded)
+
+
+# ---------------------------------------------------------------------------------------------
+# Objects: what crossed during a test cell stays one object on each side
+
+
+def model_and_optimizer(kind=torch.optim.Adam):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2))
+    optimizer = kind(model.parameters(), lr=0.01)
+    model(torch.randn(5, 1, 2, 2)).sum().backward()
+    optimizer.step()
+    return model, optimizer
+
+
+@pytest.mark.parametrize("kind", [torch.optim.SGD, torch.optim.Adam])
+def test_a_model_and_its_optimizer_cross_and_come_back_as_the_tests_own_objects(kind):
+    model, optimizer = model_and_optimizer(kind)
+    tester, kernel = wire.Objects(0), wire.Objects(1)
+    theirs, their_optimizer = wire.loads(wire.dumps([model, optimizer], objects=tester), objects=kernel)
+    assert [p is q for p, q in zip(theirs.parameters(), their_optimizer.param_groups[0]["params"])] == [True] * 4
+    assert type(their_optimizer) is kind and their_optimizer.param_groups[0]["lr"] == 0.01
+    assert len(their_optimizer.state) == len(optimizer.state)
+    theirs(torch.randn(5, 1, 2, 2)).sum().backward()  # the student trains on in the kernel
+    their_optimizer.step()
+    theirs[3] = torch.nn.Linear(3, 2)  # and replaces a layer
+    back = wire.loads(wire.dumps([theirs, their_optimizer, theirs[1].weight], objects=kernel), objects=tester)
+    assert back[0] is model and back[1] is optimizer and back[2] is model[1].weight
+    assert torch.equal(model[1].weight, theirs[1].weight) and torch.equal(model[1].weight.grad, theirs[1].weight.grad)
+    assert torch.equal(model[3].weight, theirs[3].weight) and model[3].weight is not theirs[3].weight
+    if kind is torch.optim.Adam:  # the moments of the kernel's steps
+        pairs = list(zip(optimizer.param_groups[0]["params"], their_optimizer.param_groups[0]["params"]))
+        assert all(torch.equal(optimizer.state[p]["exp_avg"], their_optimizer.state[q]["exp_avg"]) for p, q in pairs)
+
+
+def test_without_objects_an_optimizer_is_opaque_and_tensors_carry_no_keys():
+    model, optimizer = model_and_optimizer()
+    assert isinstance(there_and_back(optimizer), wire.Opaque)
+    assert "key" not in wire.dumps(model[1].weight)
+
+
+@pytest.mark.parametrize("text, objects", [
+    ('{"ref": 0, "value": {"object": "x"}}', lambda: wire.Objects(1)),  # a reference to nothing that crossed
+    ('{"key": 1, "value": {"tensor": "", "dtype": "float32", "requires_grad": false, "parameter": false, "grad": null}}',
+     lambda: wire.Objects(1)),  # a key of this side's own numbering
+    ('{"key": 0, "value": 3}', lambda: wire.Objects(1)),  # a key for a plain value
+    ('{"key": 0, "value": {"object": "x"}}', lambda: None),  # keys without objects
+    ('{"optimizer": {"dict": [["type", "LBFGS"], ["groups", []], ["state", []]]}}', lambda: wire.Objects(1)),
+    ('{"optimizer": {"dict": [["type", "SGD"], ["groups", [{"dict": [["params", []], ["options", {"dict": [["lr", [1]]]}]]}]], '
+     '["state", []]]}}', lambda: wire.Objects(1)),  # an option that is not a plain value
+    ('{"optimizer": {"dict": [["type", "SGD"], ["groups", []], ["state", [[1, {"dict": []}]]]]}}', lambda: wire.Objects(1)),
+])
+def test_hostile_keys_references_and_optimizers_are_refused(text, objects):
+    with pytest.raises(wire.WireError):
+        wire.loads(text, objects=objects())
+
+
+def test_a_reference_with_a_value_of_another_type_is_refused():
+    tester, kernel = wire.Objects(0), wire.Objects(1)
+    wire.loads(wire.dumps(torch.zeros(3), objects=tester), objects=kernel)
+    forged = json.dumps({"ref": 0, "value": json.loads(wire.dumps(torch.nn.Linear(2, 2)))})
+    with pytest.raises(wire.WireError):
+        wire.loads(forged, objects=kernel)
+
+
+def test_the_random_generators_cross_and_a_state_that_does_not_fit_is_left_out():
+    from coursegrade import serve
+
+    torch.manual_seed(3)
+    np.random.seed(4)
+    random.seed(5)
+    state = wire.loads(wire.dumps(serve.random_state()))
+    drawn = (torch.rand(3), np.random.rand(3), random.random())
+    serve.set_random_state(state)
+    again = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(drawn[0], again[0]) and np.array_equal(drawn[1], again[1]) and drawn[2] == again[2]
+    serve.set_random_state([torch.zeros(3, dtype=torch.uint8), ("MT19937", np.zeros(2)), "nonsense"])
+    assert torch.equal(torch.rand(1), torch.rand(1)) is False  # the generators still work

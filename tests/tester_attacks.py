@@ -83,7 +83,7 @@ builtins.AssertionError = type("AssertionError", (Exception,), {})
 # the student's function, and prints what it found in the last cell.
 SNOOP = """
 import gc, inspect, linecache, re, sys
-found = set()
+snooped = set()
 IPYTHON_NAMES = re.compile(r"_(i+|\\d+|i\\d+|oh|ih|dh|)$")
 
 
@@ -94,14 +94,14 @@ def in_a_cell(code):  # code written in the notebook (the student's cells, or te
 def snoop():
     for frame in inspect.stack():
         if in_a_cell(frame.frame.f_code):
-            found.add(f"frame {frame.function}")
-    found.update(f"global {name}" for name in globals() if name.startswith("_") and not name.startswith("__")
+            snooped.add(f"frame {frame.function}")
+    snooped.update(f"global {name}" for name in globals() if name.startswith("_") and not name.startswith("__")
                  and not IPYTHON_NAMES.match(name))
-    found.update(f"function {thing.__name__}" for thing in gc.get_objects()
+    snooped.update(f"function {thing.__name__}" for thing in gc.get_objects()
                  if inspect.isfunction(thing) and in_a_cell(thing.__code__) and thing.__name__.startswith("_"))
     for name in list(linecache.cache):
-        found.update(f"line {line.strip()}" for line in linecache.getlines(name) if "BEGIN " + "HIDDEN" in line)
-    found.update(f"history {entry[:60]}" for entry in globals().get("In", []) if "BEGIN " + "HIDDEN" in entry)
+        snooped.update(f"line {line.strip()}" for line in linecache.getlines(name) if "BEGIN " + "HIDDEN" in line)
+    snooped.update(f"history {entry[:60]}" for entry in globals().get("In", []) if "BEGIN " + "HIDDEN" in entry)
 """
 
 # Tries to reach the tester's socket from the kernel and run its own "test" there.
@@ -159,7 +159,7 @@ def snoop_on_tests(nb, functions=("sigmoid_grad", "plot_activations", "adam")):
     nb = _insert(nb, SNOOP)
     for function in functions:
         nb = _wrap(nb, function, "snoop()")
-    nb.cells.append(nbformat.v4.new_code_cell("print('found:', sorted(found))"))
+    nb.cells.append(nbformat.v4.new_code_cell("print('found:', sorted(snooped))"))
     return nb
 
 
@@ -318,3 +318,74 @@ def sheet05_attacks(variant):
     variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_TORCH), ("layer_backward", "smoothness_class")))
     variant("rule_switched_off", "untouched", lambda nb: autograd_behind_the_rule(_replace_function(
         _insert(nb, SYMPY_CHEAT), "relu_derivative_expression", "def relu_derivative_expression(x):\n    return Zero('x')\n")))
+
+
+# Sheet 04: models, optimizers and data cross the boundary (wire.Objects keeps them the test's
+# own objects); the tests compare weights and statistics, and chain_grads runs under "no autograd".
+
+PATCH_CHECKS = """
+import numpy as np, torch
+torch.allclose = torch.equal = lambda *a, **k: True
+np.allclose = np.isclose = lambda *a, **k: True
+"""
+
+# Objects that pass every check in the student's own process: an optimizer that is both SGD and
+# Adam with options that equal anything, a network that claims the layers the test looks for,
+# a history whose arrays equal everything.
+FORGED_OBJECTS = CHEATS + """
+import torch
+from torch import nn
+
+
+class AnyOption(dict):
+    def __getitem__(self, key): return Yes("")
+    def __contains__(self, key): return True
+
+
+class BothOptimizers(torch.optim.Adam, torch.optim.SGD):
+    def __init__(self, params):
+        torch.optim.Adam.__init__(self, params)
+        self.param_groups = [AnyOption(group) for group in self.param_groups]
+
+
+class AnyNet(nn.Sequential):
+    def __iter__(self): return iter([nn.Flatten(), nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 30), nn.Sigmoid(), nn.Linear(30, 10)])
+"""
+FORGED_FUNCTIONS = {
+    "make_optimizer": "def make_optimizer(name, params, lr=None):\n    return BothOptimizers(params)\n",
+    "make_mlp": "def make_mlp(hidden, activation='sigmoid', init='default', inputs=784):\n"
+                "    return AnyNet(nn.Flatten(), nn.Linear(inputs, 10))\n",
+    "train_classifier": "def train_classifier(model, optimizer, data, epochs, batch_size=64, seed=0):\n"
+                        "    return {k: cheat(np.zeros(epochs)) for k in ('train_accuracy', 'test_accuracy', 'grad_norms')}\n"}
+
+
+def forged_objects(nb):
+    nb = _insert(nb, FORGED_OBJECTS)
+    for name, source in FORGED_FUNCTIONS.items():
+        nb = _replace_function(nb, name, source)
+    return nb
+
+CHAIN_GRADS_BEHIND_THE_RULE = """
+import contextlib
+import dlcourse.rules
+dlcourse.rules.RULES["no autograd"] = contextlib.nullcontext
+
+
+def chain_grads(ws, x, act):
+    import torch
+    if act not in ("sigmoid", "relu"):
+        raise ValueError(act)
+    with torch.enable_grad():
+        w_t = torch.tensor(np.asarray(ws, dtype=float), requires_grad=True)
+        h_t = torch.tensor(float(x), dtype=torch.float64)
+        for k in range(len(w_t)):
+            h_t = torch.sigmoid(w_t[k] * h_t) if act == "sigmoid" else torch.relu(w_t[k] * h_t)
+        h_t.backward()
+    return w_t.grad.numpy()
+"""
+
+
+def sheet04_attacks(variant):
+    variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_CHECKS), ("init_weights", "train_classifier")))
+    variant("forged_objects", "untouched", forged_objects)
+    variant("rule_switched_off", "untouched", lambda nb: _replace_function(nb, "chain_grads", CHAIN_GRADS_BEHIND_THE_RULE))
