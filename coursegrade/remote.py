@@ -175,9 +175,10 @@ async def _call(client, message, reader, writer, timeout):
                                            "still running (a function of the test given to yours calls your code)"})
         return json.dumps({k: v for k, v in answer.items() if k in ("out", "error")})
 
-    request = json.dumps({k: message.get(k) for k in ("name", "args", "remotes", "shadow", "context")})
+    op = message.get("op")
+    request = json.dumps({k: v for k, v in message.items() if k != "op"})
     # as code, not as a user expression: ipykernel forwards input() only while code runs
-    code = f"{KERNEL_NAME}.answer = {KERNEL_NAME}.call(globals(), {request!r})"
+    code = f"{KERNEL_NAME}.answer = {KERNEL_NAME}.{op}(globals(), {request!r})"
     reply = await _kernel_expression(client, f"{KERNEL_NAME}.__dict__.pop('answer', None)", timeout, called_back, code)
     answer = _expression_answer(reply)
     try:
@@ -208,7 +209,7 @@ async def _converse(client, reader, writer, deadline):
             return message
         if op == "lookup":
             answer = await _lookup(client, str(message.get("name")), left)
-        elif op == "call":
+        elif op in ("call", "attribute", "iterate", "define"):
             answer = await _call(client, message, reader, writer, left)
         elif op in ("begin", "end"):
             answer = await _cell_edge(client, message, left)
@@ -217,13 +218,32 @@ async def _converse(client, reader, writer, deadline):
         await _write(writer, answer)
 
 
-async def run_test(client, path, source, count, seconds):
+def given_functions(release):
+    """{name: source} of the functions the sheet gives (top-level, undecorated defs in the
+    release's cells that are neither answers nor tests): the tester makes its own from this."""
+    functions = {}
+    for cell in release["cells"]:
+        flags = cell.get("metadata", {}).get("nbgrader", {})
+        source = "".join(cell.get("source", ""))
+        if cell.get("cell_type") != "code" or flags.get("solution") or flags.get("grade"):
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list:
+                functions[node.name] = ast.get_source_segment(source, node)
+    return functions
+
+
+async def run_test(client, path, source, count, seconds, given=None):
     """Run one test cell in the tester; its verdict ({"status", "ename", "evalue", "traceback",
     "printed"}). A test that runs out of time fails with CellTimeoutError (the kernel is
-    interrupted, the tester's child is dropped)."""
+    interrupted, the tester's child is dropped). given: the sheet's functions (given_functions)."""
     reader, writer = await asyncio.open_unix_connection(path, limit=MESSAGE_BYTES)
     try:
-        await _write(writer, {"op": "cell", "source": source, "count": count, "seconds": seconds})
+        await _write(writer, {"op": "cell", "source": source, "count": count, "seconds": seconds, "given": given or {}})
         return await asyncio.wait_for(_converse(client, reader, writer, time.monotonic() + seconds), seconds)
     except TimeoutError:
         if await client.km.is_alive():

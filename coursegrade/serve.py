@@ -62,6 +62,39 @@ def end(namespace, request):
     return json.dumps({})
 
 
+def define(namespace, request):
+    """A class of a test cell (its visible source), defined in the notebook's namespace as the
+    test cell would have defined it, and known to wire under its name."""
+    request = json.loads(request)
+    try:
+        exec(request["source"], namespace)
+        kind = namespace[request["name"]]
+        kind.__wire_class__ = request["name"]
+        objects.classes[request["name"]] = kind
+    except Exception as error:
+        return json.dumps({"error": wire.dump_error(error)})
+    return json.dumps({})
+
+
+def attribute(namespace, request):
+    """JSON: an attribute of an object that crossed (a handle's), as data, or what it raised."""
+    request = json.loads(request)
+    return _answer(lambda: getattr(objects.get(request["target"]), str(request["name"])))
+
+
+def iterate(namespace, request):
+    """JSON: the items of an object that crossed (a handle's), as a list."""
+    request = json.loads(request)
+    return _answer(lambda: list(objects.get(request["target"])))
+
+
+def _answer(compute):
+    try:
+        return json.dumps({"out": wire.dumps(compute(), objects=objects)})
+    except Exception as error:
+        return json.dumps({"error": wire.dump_error(error)})
+
+
 def _is_data(value):
     """Values that are callable but are answers, not functions (a sympy symbol, a model)."""
     sympy, torch = sys.modules.get("sympy"), sys.modules.get("torch")
@@ -76,10 +109,11 @@ def lookup(namespace, name):
     value = namespace[name]
     if isinstance(value, types.ModuleType):
         return json.dumps({"kind": "module", "module": value.__name__})
+    where = {"module": str(getattr(value, "__module__", "")), "qualname": str(getattr(value, "__qualname__", ""))}
     if isinstance(value, type):
-        return json.dumps({"kind": "class"})
+        return json.dumps({"kind": "class", **where})
     if callable(value) and not _is_data(value):
-        return json.dumps({"kind": "function"})
+        return json.dumps({"kind": "function", **where})
     return json.dumps({"kind": "value", "data": wire.dumps(value, objects=objects)})
 
 
@@ -113,9 +147,11 @@ def _as_the_test_calls(context):
 
 @contextlib.contextmanager
 def _standing_in(namespace, shadow):
-    """The test's references in place of the student's functions it replaced, for one call."""
+    """The test's references in place of the student's functions it replaced, for one call (a
+    class of the test that it put in place of the student's: the kernel's own of that class)."""
     saved = {name: namespace[name] for name in shadow if name in namespace}
-    namespace.update({name: _called_back(number) for name, number in shadow.items()})
+    namespace.update({name: objects.classes[number["class"]] if type(number) is dict else _called_back(number)
+                      for name, number in shadow.items()})
     try:
         yield
     finally:
@@ -130,7 +166,7 @@ def call(namespace, request):
     request = json.loads(request)
     remotes = {int(n): name for n, name in request.get("remotes", {}).items()}
     made = lambda n: namespace[remotes[n]] if n in remotes else _called_back(n)  # noqa: E731
-    function = namespace[request["name"]]
+    function = namespace[request["name"]] if request.get("target") is None else objects.get(request["target"])
     args, kwargs = wire.loads(request["args"], callback=made, objects=objects)
     reply = {}
     with _standing_in(namespace, request.get("shadow", {})), _as_the_test_calls(request.get("context", {})):

@@ -62,17 +62,53 @@ class Remote:
         return f"<your {self.__name__} (graded in your kernel)>"
 
 
-class Namespace(dict):
-    """A test cell's globals: a name it reads and does not define is looked up in the kernel."""
+class Handle:
+    """An object of the kernel that does not travel as data (an instance of the student's class,
+    a generator): reading an attribute, calling it and iterating over it are asked of the kernel;
+    what comes back is data (or another handle). It is the kernel's object when passed back."""
 
-    def __init__(self, link):
+    __slots__ = ("_link", "_key", "_type", "_kind")
+
+    def __init__(self, link, key, type_name, kind):
+        self._link, self._key, self._type, self._kind = link, key, type_name, kind
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._link.ask_about(self, "attribute", name=name)
+
+    def __call__(self, *args, **kwargs):
+        return self._link.call(None, args, kwargs, target=self._key)
+
+    def __iter__(self):
+        return iter(self._link.ask_about(self, "iterate"))
+
+    def __len__(self):
+        return len(self._link.ask_about(self, "iterate"))
+
+    @property
+    def __class__(self):  # an instance of a class of the test (tester's _sent) is one here too
+        return self._kind or Handle
+
+    def __repr__(self):
+        return f"<your {self._type} (in your kernel)>"
+
+
+class Namespace(dict):
+    """A test cell's globals: a name it reads and does not define is looked up in the kernel,
+    or, for a function that the sheet gives (the release's own source), defined here."""
+
+    def __init__(self, link, given=None):
         super().__init__(__name__="__main__", __builtins__=builtins)
         self.link = link
-        self.remotes = {}  # name -> the Remote first handed out for it
+        self.given = given or {}  # name -> source of a function the sheet gives
+        self.remotes = {}  # name -> the Remote (or given function) first handed out for it
 
     def __missing__(self, name):
         if hasattr(builtins, name) or name.startswith("__"):
             raise KeyError(name)
+        if name in self.given:
+            return self._define_given(name)
         found = self.link.lookup(name)
         if found is _MISSING:
             raise KeyError(name)
@@ -80,6 +116,18 @@ class Namespace(dict):
             self.remotes[name] = found
         self[name] = found
         return found
+
+    def _define_given(self, name):
+        """The sheet's own function, from the release (not from the kernel, where the student
+        could have replaced it): made here, it computes the test's inputs and references; passed
+        to the student's function it is the kernel's own of that name (tester's Link._given)."""
+        source = self.given.pop(name)
+        exec(compile(source, f"<the sheet's {name}>", "exec"), self)
+        function = dict.__getitem__(self, name)
+        function.__wire_given__ = True
+        self.remotes[name] = function
+        self.prefetch(_free_names(source))
+        return function
 
     def prefetch(self, names):
         """Look up now the names the cell reads: a lookup is not possible while the kernel runs
@@ -139,7 +187,7 @@ class Link:
 
     def begin(self):
         """A cell begins: nothing has crossed yet, the random generators are the kernel's."""
-        self.objects = self.wire.Objects(0)
+        self.objects = self.wire.Objects(0, handle=lambda key, type_name, kind: Handle(self, key, type_name, kind))
         answer = self.ask({"op": "begin"})
         if "random" in answer:
             self._take_random_state(answer["random"])
@@ -163,18 +211,20 @@ class Link:
 
             return importlib.import_module(answer["module"])
         if kind in ("function", "class"):
-            return Remote(self, name)
+            return _library(answer) or Remote(self, name)
         if kind == "value":  # data only: a function of the test cannot come back as the student's value
             return self.wire.loads(answer["data"], objects=self.objects)
         return _MISSING
 
-    def call(self, name, args, kwargs):
-        """Call the student's ``name`` in the kernel, the way this process would call it: with
-        numpy's error settings, autograd and the rules as they are here, and this namespace's
-        references standing in for the student's functions that the test replaced."""
+    def call(self, name, args, kwargs, target=None):
+        """Call the student's ``name`` (or the kernel's object ``target``, a Handle's key) in the
+        kernel, the way this process would call it: with numpy's error settings, autograd, the
+        rules and the random generators as they are here, and this namespace's references
+        standing in for the student's functions that the test replaced."""
         sent, shadow = self._given(args, kwargs)
-        remotes = {n: f.__name__ for n, f in self.callables.items() if isinstance(f, Remote)}
-        answer = self.ask({"op": "call", "name": name, "args": sent, "remotes": remotes,
+        remotes = {n: f.__name__ for n, f in self.callables.items()
+                   if isinstance(f, Remote) or getattr(f, "__wire_given__", False)}
+        answer = self.ask({"op": "call", "name": name, "target": target, "args": sent, "remotes": remotes,
                            "shadow": shadow, "context": _context(self.wire)}, allowed=set(self.callables))
         if "fault" in answer:  # the worker's own word: the kernel died, hung or made no sense
             raise RuntimeError(answer["fault"])
@@ -191,14 +241,81 @@ class Link:
 
     def _given(self, args, kwargs):
         """The call's arguments as wire text, and {student's name: number} of the references that
-        stand in for them; the functions the call is given are numbered for this call only."""
+        stand in for them (or {"class": name} for a class of the test, which the kernel has too);
+        the functions the call is given are numbered for this call only."""
         self.callables = given = {}
         sent = self.wire.dumps([list(args), kwargs], callables=given, objects=self.objects)
         shadow = {}
         for shadowed, function in (self.namespace.shadows() if self.namespace is not None else {}).items():
+            if self.objects.class_name(function) is not None:
+                shadow[shadowed] = {"class": function.__wire_class__}
+                continue
             shadow[shadowed] = number = max(given, default=-1) + 1
             given[number] = function
         return sent, shadow
+
+    def ask_about(self, handle, op, **fields):
+        """An attribute of the kernel's object (op "attribute", field name) or its items ("iterate")."""
+        answer = self.ask({"op": op, "target": handle._key, **fields})
+        if "fault" in answer:
+            raise RuntimeError(answer["fault"])
+        if "error" in answer:
+            raise self.wire.load_error(answer["error"])
+        return self.wire.loads(answer["out"], objects=self.objects)
+
+    def define(self, name, source):
+        """A class of the test, defined in the kernel too (from the test's visible source)."""
+        answer = self.ask({"op": "define", "name": name, "source": source})
+        if "error" in answer:
+            raise self.wire.load_error(answer["error"])
+
+
+def _library(answer):
+    """A function or class of a module on the list (fractions.Fraction, math.sqrt): this
+    process's own, not the kernel's."""
+    import importlib
+
+    module, qualname = answer.get("module"), answer.get("qualname")
+    if module not in MODULES or type(qualname) is not str or "<" in qualname:
+        return None
+    try:
+        found = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return None
+    return found if callable(found) else None
+
+
+def _sent_classes(source, link, namespace):
+    """The cell's code, with every class it defines in its visible part (before the hidden
+    tests) defined in the kernel too: the student's code may need to make one (a stand-in
+    network that the test puts in place of the student's class) or get one (a stand-in model)."""
+    import ast
+
+    tree = ast.parse(source)
+    hidden = next((n for n, line in enumerate(source.splitlines(), 1) if "### BEGIN HIDDEN TESTS" in line), None)
+    sources = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and not node.decorator_list and (hidden is None or node.end_lineno < hidden):
+            sources[node.name] = ast.get_source_segment(source, node)
+            node.decorator_list.append(ast.Name("__coursegrade_sent__", ast.Load(), lineno=node.lineno, col_offset=0))
+    namespace["__coursegrade_sent__"] = lambda cls: _sent(cls, sources[cls.__name__], link)
+    return ast.fix_missing_locations(tree)
+
+
+def _sent(cls, source, link):
+    link.define(cls.__name__, source)
+    cls.__wire_class__ = cls.__name__
+    link.objects.classes[cls.__name__] = cls
+    made = cls.__init__
+
+    def __init__(self, *args, **kwargs):  # what it was made with: the kernel makes its own alike
+        object.__setattr__(self, "__wire_args__", (args, kwargs))
+        made(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+    return cls
 
 
 def _free_names(source):
@@ -265,15 +382,15 @@ def _write_back(sent, returned):
             _write_back(sent[key], returned[key])
 
 
-def run_cell(link, source, count):
+def run_cell(link, source, count, given=None):
     """Run one test cell; the message that tells the worker how it went (an error as IPython
     shows it, with "Cell In[count], line n" for the test's own lines)."""
-    namespace = Namespace(link)
+    namespace = Namespace(link, given)
     link.namespace = namespace
     printed = io.StringIO()
     try:
         link.begin()
-        code = compile(source, f"<test cell {count}>", "exec")
+        code = compile(_sent_classes(source, link, namespace), f"<test cell {count}>", "exec")
         namespace.prefetch(_free_names(source))
         with contextlib.redirect_stdout(printed), warnings.catch_warnings():
             warnings.simplefilter("default")
@@ -305,7 +422,7 @@ def handle(connection, wire):
     request = link.receive()
     if request.get("op") == "cell":
         signal.alarm(int(request.get("seconds", 60)) + 5)  # the worker gave up by then: end, don't linger
-        link.send(run_cell(link, request["source"], int(request.get("count", 1))))
+        link.send(run_cell(link, request["source"], int(request.get("count", 1)), request.get("given")))
 
 
 def _preload():

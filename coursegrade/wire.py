@@ -29,6 +29,7 @@ import struct
 import sys
 import traceback
 import types
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -72,18 +73,31 @@ class Objects:
     the student's init_weights is changed in the tester too, an optimizer's parameters are its
     model's, and a model that comes back is the test's own object."""
 
-    def __init__(self, first):
+    def __init__(self, first, handle=None):
         self.next, self.by_key, self.keys = first, {}, {}
+        self.tester = first == 0  # the tester's side (the kernel's numbers are odd)
+        self.bare = {}  # id -> key of what travels as a reference alone (handles, sent instances)
+        self.handle = handle  # the tester's: handle(key, type name, class) for an object left in the kernel
+        self.classes = {}  # name -> a class of the test defined on both sides (tester.py's _sent)
 
-    def add(self, value):
+    def add(self, value, bare=False):
         key, self.next = self.next, self.next + 2
         self.by_key[key], self.keys[id(value)] = value, key
+        if bare:
+            self.bare[id(value)] = key
         return key
 
-    def put(self, key, value):
+    def put(self, key, value, bare=False):
         if type(key) is not int or key < 0 or key % 2 == self.next % 2 or key in self.by_key:
             raise WireError("an object's key is not a new key of the other side")
         self.by_key[key], self.keys[id(value)] = value, key
+        if bare:
+            self.bare[id(value)] = key
+
+    def class_name(self, kind):
+        """The name under which a class of the test is defined on both sides, or None."""
+        name = getattr(kind, "__wire_class__", None)
+        return name if type(name) is str and self.classes.get(name) is kind else None
 
     def get(self, key):
         if type(key) is not int or key not in self.by_key:
@@ -196,15 +210,45 @@ class _Writer:
     def value(self, value, depth):
         if depth > LIMITS.depth:
             raise WireError(f"a value nested deeper than {LIMITS.depth} levels cannot be sent")
+        if self.objects is not None:
+            encoded = self._crossed(value, depth)
+            if encoded is not _SKIP:
+                return encoded
         for encode in (self._numpy, self._library, self._builtin, self._callable, self._type):
             encoded = encode(value, depth)
             if encoded is not _SKIP:
                 return encoded
-        return _opaque(value)
+        return self._unknown(value)
+
+    def _crossed(self, value, depth):
+        """With Objects: what travels as a reference alone, an instance of a class of the test, a
+        node of a traced function."""
+        objects = self.objects
+        if id(value) in objects.bare:
+            return {"ref": objects.bare[id(value)]}
+        if type(value) is _Node:
+            return {"node": value.name}
+        name = objects.class_name(type(value)) if objects.tester else None
+        if name is None:
+            return _SKIP
+        args, kwargs = getattr(value, "__wire_args__", ((), {}))
+        state = value.state_dict() if hasattr(value, "state_dict") else {}
+        encoded = {"instance": name, "args": self.value([list(args), kwargs], depth + 1),
+                   "state": self.value(dict(state), depth + 1)}
+        return {"key": objects.add(value, bare=True), "value": encoded}
+
+    def _unknown(self, value):
+        """What dumps does not describe: on the kernel's side (with Objects) a handle the tester
+        can ask about; else only its type's name."""
+        objects = self.objects
+        if objects is None or objects.tester:
+            return _opaque(value)
+        name = objects.class_name(type(value))
+        return {"key": objects.add(value, bare=True), "value": {"handle": _type_name(type(value)), "class": name}}
 
     def _numpy(self, value, depth):
         if isinstance(value, np.ndarray):
-            return {"ndarray": _npy(value)} if _travels(value.dtype) else _opaque(value)
+            return {"ndarray": _npy(value)} if _travels(value.dtype) else self._unknown(value)
         if isinstance(value, np.generic) and value.dtype.char in SCALAR_CHARS:
             return {"numpy": value.dtype.char, "bits": value.tobytes().hex()}
         return _SKIP  # other numpy scalars: np.str_ is a str, np.bytes_ bytes
@@ -224,10 +268,10 @@ class _Writer:
 
     def _torch(self, torch, value, depth):
         if isinstance(value, torch.Tensor):
-            return self._kept(value, lambda: self._tensor(torch, value, depth))
+            return self._kept(value, lambda: self._tensor_or_graph(torch, value, depth))
         if isinstance(value, torch.nn.Module):
             if not _standard_layer(torch, value):
-                return _opaque(value)
+                return self._unknown(value)
             return self._kept(value, lambda: {"module": self.value(_describe_module(value), depth + 1)})
         if self.objects is not None and _standard_optimizer(torch, value):
             return self._kept(value, lambda: {"optimizer": self.value(_describe_optimizer(value), depth + 1)})
@@ -248,6 +292,18 @@ class _Writer:
                 "requires_grad": bool(tensor.requires_grad),
                 "parameter": isinstance(tensor, torch.nn.Parameter),
                 "grad": None if grad is None else self._tensor(torch, grad, depth + 1)}
+
+    def _tensor_or_graph(self, torch, tensor, depth):
+        """With Objects, a tensor that autograd computed travels with its graph (if every step
+        of it is on GRAPH_STEPS): the steps and the leaves (tensors that crossed keep one identity)."""
+        if self.objects is None or tensor.grad_fn is None or id(tensor) in self.objects.keys:
+            return self._tensor(torch, tensor, depth)  # (one that crossed before: the other side has its graph)
+        steps = _graph_steps(tensor.grad_fn)
+        if steps is None:
+            return self._tensor(torch, tensor, depth)
+        encoded = [[name, [None if i is None else i if type(i) is int else {"leaf": self.value(i, depth + 1)}
+                           for i in inputs], self.value(saved, depth + 1)] for name, inputs, saved in steps]
+        return {"graph": encoded, "data": self._tensor(torch, tensor, depth)}
 
     def _kept(self, value, encode):
         """With Objects: the value under its key (new), or as a reference with its value now."""
@@ -282,10 +338,19 @@ class _Writer:
         return [self.value(item, depth + 1) for item in values]
 
     def _dict(self, value, depth):
-        return {"dict": [[self.value(key, depth + 1), self.value(item, depth + 1)]
+        return {"dict": [[self._dict_key(key, depth), self.value(item, depth + 1)]
                          for key, item in dict.items(value)]}
 
+    def _dict_key(self, key, depth):
+        """A key that is the id() of an object that crossed names that object (the other side's
+        copy has an id of its own): {id(t): name for the leaves t} works on both sides."""
+        if self.objects is not None and type(key) is int and key in self.objects.keys:
+            return {"id_of": self.objects.keys[key]}
+        return self.value(key, depth + 1)
+
     def _callable(self, value, depth):
+        if self.objects is not None and self.objects.tester and getattr(value, "__wire_traced__", False):
+            return {"traced": self.value(_trace(value), depth + 1)}
         if self.callables is None or not (isinstance(value, CALLABLE_TYPES) or getattr(value, "__wire_callback__", False)):
             return _SKIP  # (__wire_callback__: an object that the other side is to call back, as the tester's Remote)
         number = next((n for n, known in self.callables.items() if known is value), None)
@@ -463,6 +528,178 @@ def _describe_module(module):
             "parameters": dict(module.named_parameters(recurse=False)),
             "buffers": dict(module.named_buffers(recurse=False)),
             "children": [[name, child] for name, child in module.named_children()]}
+
+
+# autograd graphs: a tensor's graph as its steps (children first), each a torch function of
+# its inputs (another step, a leaf tensor, or None for a constant) and of what autograd saved
+
+GRAPH_STEPS = {  # the backward node's name: (the function that makes it, its saved constants)
+    "AddBackward0": ("add", ("_saved_alpha",)), "SubBackward0": ("sub", ("_saved_alpha",)),
+    "RsubBackward1": ("rsub", ("_saved_alpha",)), "MulBackward0": ("mul", ("_saved_self", "_saved_other")),
+    "DivBackward0": ("div", ("_saved_self", "_saved_other")), "SumBackward0": ("sum", ()),
+    "MeanBackward0": ("mean", ()), "PowBackward0": ("pow", ("_saved_exponent",)),
+    "SelectBackward0": ("select", ("_saved_dim", "_saved_index")), "PermuteBackward0": ("permute", ("_saved_dims",)),
+    "TBackward0": ("t", ()), "MvBackward0": ("mv", ("_saved_self", "_saved_vec")),
+    "MmBackward0": ("mm", ("_saved_self", "_saved_mat2")), "DotBackward0": ("dot", ("_saved_self", "_saved_tensor")),
+    **{f"{name.capitalize()}Backward0": (name, ()) for name in (
+        "tanh", "sigmoid", "exp", "log", "neg", "sqrt", "abs", "relu", "cos", "sin")}}
+GRAPH_MOST = 10_000  # steps of one graph
+
+
+def _graph_steps(output):
+    """[(name, inputs, saved)] of the graph that ends in the node output (inputs: a step's
+    index, a leaf tensor or None), or None if a step is not on GRAPH_STEPS."""
+    steps, index, todo = [], {}, [(output, False)]
+    while todo:  # depth first, children before their parent, each node once
+        node, ready = todo.pop()
+        if node in index:
+            continue
+        if hasattr(node, "variable"):
+            index[node] = node.variable
+            continue
+        name = type(node).__name__
+        if name not in GRAPH_STEPS or len(steps) >= GRAPH_MOST:
+            return None
+        children = [child for child, _ in node.next_functions if child is not None]
+        if not ready:
+            todo.append((node, True))
+            todo.extend((child, False) for child in reversed(children))
+            continue
+        inputs = [None if child is None else index[child] for child, _ in node.next_functions]
+        saved = {field: _constant(getattr(node, field)) for position, field in enumerate(GRAPH_STEPS[name][1])
+                 if hasattr(node, field) and (GRAPH_STEPS[name][0] not in CONSTANT_OPERANDS
+                                              or position < len(inputs) and inputs[position] is None)}
+        index[node] = len(steps)
+        steps.append((name, inputs, saved))
+    return steps
+
+
+CONSTANT_OPERANDS = ("mul", "div", "mv", "mm", "dot")  # saved: an operand's value, needed only for a constant
+
+
+def _constant(value):
+    torch = sys.modules["torch"]
+    return value.detach() if isinstance(value, torch.Tensor) else value
+
+
+def _rebuild_graph(steps):
+    """The output of the steps, made again with torch's functions (a constant that autograd did
+    not save, such as the 2 of x + 2, is 0 here: the steps and the leaves are exact, and the
+    output gets its exact value afterwards)."""
+    import torch
+
+    built = []
+    for name, inputs, saved in steps:
+        function, fields = GRAPH_STEPS[name]
+        args = [built[i] if type(i) is int else i for i in inputs]
+        if function in CONSTANT_OPERANDS:  # a constant operand: the one autograd saved
+            args = [saved.get(field) if arg is None else arg for arg, field in zip(args, fields)]
+        args = [torch.zeros(()) if arg is None else arg for arg in args]
+        if function in ("add", "sub", "rsub"):
+            built.append(getattr(torch, function)(*args, alpha=saved.get("_saved_alpha", 1)))
+        elif function in ("pow", "select", "permute"):
+            built.append(getattr(torch.Tensor, function)(args[0], *(saved[field] for field in fields)))
+        else:
+            built.append(getattr(torch, function)(*args))
+    return built[-1]
+
+
+# test functions that the student's code may differentiate: their torch.fx graph
+
+TRACED_FUNCTIONS = {f"operator.{name}": name for name in (
+    "add", "sub", "mul", "truediv", "matmul", "pow", "neg", "pos", "getitem")}
+TRACED_FUNCTIONS.update({f"torch.{name}": name for name in (
+    "exp", "log", "cos", "sin", "tanh", "sigmoid", "relu", "sqrt", "abs", "sum", "mean", "dot",
+    "matmul", "outer", "stack", "square")})
+TRACED_METHODS = ("sum", "mean", "exp", "log", "cos", "sin", "tanh", "sigmoid", "relu", "sqrt",
+                  "abs", "pow", "matmul", "dot", "t", "square")
+
+
+class _Node:
+    """A step of a traced function, where another step uses it."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def _trace(function):
+    """[[kind, name, ...]] of a function's torch.fx graph (parameters with defaults fixed to
+    them): inputs, constants, calls of TRACED_FUNCTIONS and TRACED_METHODS, the output."""
+    import inspect
+
+    import torch.fx
+
+    fixed = {n: p.default for n, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
+    tracer = torch.fx.Tracer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (fx's: it cannot check at run time that the fixed values are kept)
+        graph = tracer.trace(function, concrete_args=fixed)
+    plain = lambda args: torch.fx.node.map_arg(args, lambda node: _Node(node.name))  # noqa: E731
+    steps = []
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            steps.append(["input", node.name, list(plain(node.args))])
+        elif node.op == "get_attr":
+            steps.append(["constant", node.name, getattr(tracer.root, node.target)])
+        elif node.op == "call_function":
+            module = getattr(node.target, "__module__", "") or ""
+            steps.append(["call", node.name, f"{module.lstrip('_')}.{node.target.__name__}",
+                          list(plain(node.args)), dict(plain(node.kwargs))])
+        elif node.op == "call_method":
+            steps.append(["method", node.name, node.target, list(plain(node.args)), dict(plain(node.kwargs))])
+        elif node.op == "output":
+            steps.append(["output", node.name, plain(node.args[0])])
+        else:
+            raise WireError(f"a traced function does {node.op}")
+    return steps
+
+
+def _traced_function(steps):
+    """The function of a traced function's steps (_trace), made of TRACED_FUNCTIONS and
+    TRACED_METHODS only. Its constants are copied for each call (as if the test's function made
+    them anew)."""
+    import copy
+    import operator
+
+    import torch
+
+    steps = _items(steps, "a traced function")
+    for step in steps:
+        if type(step) is not list or not step or step[0] not in ("input", "constant", "call", "method", "output") \
+                or step[0] == "call" and step[2] not in TRACED_FUNCTIONS \
+                or step[0] == "method" and step[2] not in TRACED_METHODS:
+            raise WireError(f"a traced function's step {str(step)[:80]} is not on the list")
+
+    def traced(*args):
+        values, given = {}, list(args)
+        find = lambda data: _map_nodes(data, lambda node: values[node.name])  # noqa: E731
+        for kind, name, *rest in steps:
+            if kind == "input":
+                values[name] = given.pop(0) if given else find(rest[0][0])
+            elif kind == "constant":
+                values[name] = copy.deepcopy(rest[0])
+            elif kind == "call":
+                module, function = rest[0].split(".", 1)
+                target = getattr(operator if module == "operator" else torch, TRACED_FUNCTIONS[rest[0]])
+                values[name] = target(*find(rest[1]), **find(rest[2]))
+            elif kind == "method":
+                head, *tail = find(rest[1])
+                values[name] = getattr(head, rest[0])(*tail, **find(rest[2]))
+            else:
+                return find(rest[0])
+        raise WireError("a traced function without an output")
+
+    return traced
+
+
+def _map_nodes(data, find):
+    if type(data) is _Node:
+        return find(data)
+    if type(data) in (list, tuple):
+        return type(data)(_map_nodes(item, find) for item in data)
+    if type(data) is dict:
+        return {key: _map_nodes(item, find) for key, item in data.items()}
+    return data
 
 
 def _standard_optimizer(torch, value):
@@ -699,11 +936,95 @@ class _Reader:
         return _build_optimizer(self.value(description, depth + 1))
 
     def _keyed(self, key, value, depth):
-        if self.objects is None or type(value) is not dict or not KEPT_FORMS & set(value):
-            raise WireError("a key for something that is not a tensor, layer or optimizer")
+        objects = self.objects
+        if objects is None or type(value) is not dict or not KEPT_FORMS & set(value):
+            raise WireError("a key for something that is not a tensor, layer, optimizer or object")
+        if set(value) == {"handle", "class"}:  # an object left in the kernel: the tester's handle
+            if objects.handle is None:
+                raise WireError("a handle, sent to the kernel")
+            kind = objects.classes.get(value["class"]) if type(value["class"]) is str else None
+            built = objects.handle(key, _text(value["handle"], "a type name", NAME_CHARS), kind)
+            objects.put(key, built, bare=True)
+            return built
+        if set(value) == {"instance", "args", "state"}:  # an instance of a class of the test
+            if objects.tester:
+                raise WireError("an instance of a class of the test, sent to the tester")
+            built = self._instance(value, depth)
+            objects.put(key, built, bare=True)
+            return built
         built = self.value(value, depth + 1)
-        self.objects.put(key, built)
+        objects.put(key, built)
         return built
+
+    def _instance(self, value, depth):
+        kind = self.objects.classes.get(value["instance"]) if type(value["instance"]) is str else None
+        if kind is None:
+            raise WireError("an instance of a class that is not defined here")
+        arguments = self.value(value["args"], depth + 1)
+        if type(arguments) is not list or len(arguments) != 2 or type(arguments[0]) is not list \
+                or type(arguments[1]) is not dict or not all(type(k) is str for k in arguments[1]):
+            raise WireError("an instance's arguments are not [args, kwargs]")
+        built = kind(*arguments[0], **arguments[1])
+        state = self.value(value["state"], depth + 1)
+        if state:
+            built.load_state_dict(state)
+        return built
+
+    def _bare_reference(self, key, depth):
+        if self.objects is None:
+            raise WireError("a reference, and no objects to refer to")
+        return self.objects.get(key)
+
+    def _id_of(self, key, depth):
+        return id(self._bare_reference(key, depth))
+
+    def _node(self, name, depth):
+        return _Node(_text(name, "a step's name", NAME_CHARS))
+
+    def _graph(self, steps, data, depth):
+        import torch
+
+        steps = [self._graph_step(step, depth) for step in _items(steps, "a graph")]
+        if not steps or len(steps) > GRAPH_MOST:
+            raise WireError("a graph of no steps or too many")
+        for position, (_, inputs, _) in enumerate(steps):
+            if any(type(i) is int and not 0 <= i < position for i in inputs):
+                raise WireError("a graph step's input is not an earlier step")
+        value = self.value(data, depth + 1)
+        if type(value) is not torch.Tensor:
+            raise WireError("a graph's value is not a tensor")
+        output = _rebuild_graph(steps)
+        with torch.no_grad():
+            output.data = value.to(output.dtype) if output.shape == value.shape else value
+        return output
+
+    def _graph_step(self, step, depth):
+        import torch
+
+        if type(step) is not list or len(step) != 3 or step[0] not in GRAPH_STEPS:
+            raise WireError("a graph step is not [a step on the list, inputs, saved values]")
+        name, inputs, saved = step
+        inputs = [i if i is None or type(i) is int else self._leaf(i, depth) for i in _items(inputs, "inputs")]
+        saved = self.value(saved, depth + 1)
+        if type(saved) is not dict or not set(saved) <= set(GRAPH_STEPS[name][1]) \
+                or not all(type(v) in (int, float, bool, tuple, torch.Tensor) for v in saved.values()):
+            raise WireError("a graph step's saved values are not its constants")
+        return name, inputs, saved
+
+    def _leaf(self, data, depth):
+        import torch
+
+        if type(data) is not dict or set(data) != {"leaf"}:
+            raise WireError("a graph step's input is not a step, a leaf or null")
+        leaf = self.value(data["leaf"], depth + 1)
+        if not isinstance(leaf, torch.Tensor):
+            raise WireError("a graph's leaf is not a tensor")
+        return leaf
+
+    def _traced(self, steps, depth):
+        if self.objects is None or self.objects.tester:
+            raise WireError("a traced function, sent to the tester")
+        return _traced_function(self.value(steps, depth + 1))
 
     def _reference(self, key, value, depth):
         if self.objects is None:
@@ -744,8 +1065,9 @@ _FORMS = {frozenset(fields): (fields, build) for fields, build in (
     (("torch_dtype",), _Reader._torch_dtype), (("torch_size",), _Reader._torch_size),
     (("module",), _Reader._module), (("sympy",), _Reader._sympy), (("figure",), _Reader._figure),
     (("optimizer",), _Reader._optimizer), (("key", "value"), _Reader._keyed),
-    (("ref", "value"), _Reader._reference))}
-KEPT_FORMS = {"tensor", "module", "optimizer"}
+    (("ref", "value"), _Reader._reference), (("ref",), _Reader._bare_reference), (("id_of",), _Reader._id_of),
+    (("node",), _Reader._node), (("graph", "data"), _Reader._graph), (("traced",), _Reader._traced))}
+KEPT_FORMS = {"tensor", "module", "optimizer", "graph", "handle", "instance"}
 
 
 def _no_constant(name):

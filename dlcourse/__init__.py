@@ -9,7 +9,8 @@ Everything here is meant to be read by students: open any module to see how it w
 - ``Explorer``, ``log_slider``, ``slider``, ``int_slider``, ``choice`` : slider views
   (``choice`` is a row of toggle buttons)
 - ``numerical_gradient``, ``check_gradient`` : finite-difference gradient checks
-- ``rule`` : what a test switches off while it calls your code ("no differentiation", "no autograd")
+- ``rule`` : what a test switches off while it calls your code ("no differentiation", "no autograd");
+  ``differentiable`` marks a test's function that your code may differentiate
 
 Importing ``dlcourse`` in JupyterLab makes a call of an unwritten function fail with a one-line
 message instead of a long traceback (see ``friendly.py``); nothing changes while grading.
@@ -22,7 +23,7 @@ from dlcourse.budget import budget, grading, progress
 from dlcourse.checks import check_gradient, numerical_gradient
 from dlcourse.friendly import friendly_errors, install_short_messages
 from dlcourse.plots import caption, setup_plots
-from dlcourse.rules import rule
+from dlcourse.rules import differentiable, rule
 from dlcourse.widgets import Explorer, choice, int_slider, log_slider, slider
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "caption",
     "check_gradient",
     "choice",
+    "differentiable",
     "friendly_errors",
     "grading",
     "int_slider",

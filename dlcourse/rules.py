@@ -83,3 +83,15 @@ def _no_autograd():
 
 
 RULES = {"no differentiation": _no_differentiation, "no autograd": _no_autograd}
+
+
+def differentiable(function):
+    """Mark a test's function of tensors that your code may differentiate (a Hessian of it):
+
+        newton_step(dlcourse.differentiable(lambda t: (t**2).sum()), p)
+
+    Here nothing changes. When the grader runs the tests in a process of its own, your code
+    cannot differentiate through a call into that process, so the function is sent to your
+    kernel as its graph of torch operations (torch.fx) and runs there."""
+    function.__wire_traced__ = True
+    return function

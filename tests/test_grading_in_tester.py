@@ -1,8 +1,9 @@
-"""Sheets 02, 04 and 05 graded with their tests in the tester (coursegrade/tester.py; sheet 01's
+"""Sheets 02 to 05 graded with their tests in the tester (coursegrade/tester.py; sheet 01's
 batch is tests/test_grading.py): honest work earns what plain nbgrader gives it, and submissions
 aimed at each sheet's own machinery (sympy answers and their encoding, the rules "no
 differentiation" and "no autograd", PyTorch's functions as references, the tests that swap in
-references, models and optimizers that cross to the tester) earn no more than their honest code. Needs bubblewrap: hostile code runs only in the
+references, models, optimizers, autograd graphs and handles to the student's objects that cross
+to the tester, the sheet's given helpers) earn no more than their honest code. Needs bubblewrap: hostile code runs only in the
 sandbox."""
 
 import html
@@ -17,7 +18,9 @@ from nbtools import notebook
 from coursegrade import coordinator, remote, sandbox
 from coursegrade.feedback import marked, normal, secret_lines
 
+# sheet: (its attacks, the tasks that a rule switched off in the kernel earns; None: no rule)
 ATTACKS = {"02_logistic_regression": (tester_attacks.sheet02_attacks, {"test_a1_sigmoid_derivative_expression"}),
+           "03_computation_graphs": (tester_attacks.sheet03_attacks, None),
            "04_optimizers_and_initialization": (tester_attacks.sheet04_attacks, {"test_b1_chain_grads"}),
            "05_activations_and_skip_connections": (tester_attacks.sheet05_attacks,
                                                    {"test_b1_layer_backward_dx", "test_b1_layer_backward_dW"})}
@@ -90,6 +93,9 @@ def test_a_rule_switched_off_in_the_kernel_is_flagged(batch):
     rule that forbids it switched off in the student's own kernel, passes the task's tests; the
     teacher sees a flag for it."""
     sheet, _, _, results = batch
+    if ATTACKS[sheet][1] is None:  # a sheet without rules: nothing is flagged for them
+        assert not [f for r in results.values() for f in r["flags"] if "dlcourse.rules" in f]
+        return
     result = results["rule_switched_off"]
     earned = {g for g, s in scores(result).items() if s}
     assert earned == ATTACKS[sheet][1], earned

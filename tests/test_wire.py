@@ -791,3 +791,91 @@ def test_the_random_generators_cross_and_a_state_that_does_not_fit_is_left_out()
     assert torch.equal(drawn[0], again[0]) and np.array_equal(drawn[1], again[1]) and drawn[2] == again[2]
     serve.set_random_state([torch.zeros(3, dtype=torch.uint8), ("MT19937", np.zeros(2)), "nonsense"])
     assert torch.equal(torch.rand(1), torch.rand(1)) is False  # the generators still work
+
+
+def walk(node, names, depth=0):  # the walk of sheet 03's B.3: (depth, label), depth first
+    label = names[id(node.variable)] if hasattr(node, "variable") else type(node).__name__
+    found = [(depth, label)]
+    for child, _ in node.next_functions:
+        if child is not None:
+            found += walk(child, names, depth + 1)
+    return found
+
+
+def test_autograd_graphs_cross_with_their_steps_and_leaves_both_ways():
+    tester, kernel = wire.Objects(0), wire.Objects(1)
+    u, v = torch.tensor(2.0, requires_grad=True), torch.tensor([1.0, 3.0], requires_grad=True)
+    small, out = (u * v).sum() + u, torch.tanh(u * v).sum() * torch.exp(u) + 2.0 * v[0]
+    names = {id(u): "u", id(v): "v"}  # ids of this side's tensors: the other side's ids of its copies
+    their_small, their_out, their_names = wire.loads(wire.dumps([small, out, names], objects=tester), objects=kernel)
+    assert walk(their_small.grad_fn, their_names) == walk(small.grad_fn, names)
+    assert walk(their_out.grad_fn, their_names) == walk(out.grad_fn, names) and torch.equal(their_out, out)
+    W = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)
+    b, w = torch.tensor(0.3, dtype=torch.float64, requires_grad=True), torch.randn(2, dtype=torch.float64, requires_grad=True)
+    loss = 0.5 * (torch.sigmoid(w @ torch.sigmoid(W.T @ torch.tensor([1.0, 0.0], dtype=torch.float64) + b) + b) - 1.0) ** 2
+    leaves, back = wire.loads(wire.dumps([{"W": W, "b": b, "w": w}, loss], objects=kernel), objects=tester)
+    assert walk(back.grad_fn, {id(t): k for k, t in leaves.items()}) == walk(loss.grad_fn, {id(W): "W", id(b): "b", id(w): "w"})
+    back.backward()
+    assert leaves["W"].grad is not None  # a real graph on the copies of the leaves
+    assert wire.loads(wire.dumps(back, objects=tester), objects=kernel) is loss  # and back: the kernel's own
+
+
+def test_a_differentiable_test_function_runs_as_its_traced_graph():
+    quadratic = dlcourse.differentiable(lambda t, A=torch.tensor([[1.0, 2.0], [2.0, -3.0]], dtype=torch.float64): 0.5 * t @ A @ t)
+    theirs = wire.loads(wire.dumps(quadratic, objects=wire.Objects(0)), objects=wire.Objects(1))
+    assert theirs is not quadratic and not hasattr(theirs, "__wire_traced__")
+    x = torch.tensor([0.3, -0.7], dtype=torch.float64)
+    want = torch.autograd.functional.hessian(quadratic, x)
+    assert torch.equal(torch.autograd.functional.hessian(theirs, x), want)
+    assert torch.equal(torch.func.hessian(theirs)(x), want)  # functorch's transforms work too
+    wavy = dlcourse.differentiable(lambda t: torch.exp(t[0]) * torch.cos(t[1]))
+    assert torch.equal(wire.loads(wire.dumps(wavy, objects=wire.Objects(0)), objects=wire.Objects(1))(x), wavy(x))
+    assert "callback" in wire.dumps(lambda t: t, callables={}, objects=wire.Objects(0))  # unmarked: a call-back
+
+
+def test_objects_of_the_kernel_travel_as_handles_and_come_back_as_themselves():
+    made = []
+    tester = wire.Objects(0, handle=lambda key, name, kind: made.append((key, name, kind)) or ("handle", key))
+    kernel = wire.Objects(1)
+    generator = (n for n in range(3))
+    handle = wire.loads(wire.dumps([generator, generator], objects=kernel), objects=tester)
+    assert handle == [("handle", 1), ("handle", 1)] and made == [(1, "generator", None)]
+    assert wire.loads(wire.dumps(handle[0], objects=tester), objects=kernel) is generator
+    assert isinstance(wire.loads(wire.dumps(generator)), wire.Opaque)  # without objects: opaque, as before
+
+
+class Stand(torch.nn.Module):  # a class of a test, defined on both sides
+    def __init__(self, scale):
+        super().__init__()
+        self.weight = torch.nn.Parameter(scale * torch.ones(2))
+
+
+def test_an_instance_of_a_class_of_the_test_is_made_again_in_the_kernel():
+    tester, kernel = wire.Objects(0), wire.Objects(1)
+    for objects in (tester, kernel):
+        objects.classes["Stand"] = Stand
+    Stand.__wire_class__ = "Stand"
+    try:
+        mine = Stand(3.0)
+        mine.__wire_args__ = ((3.0,), {})
+        with torch.no_grad():
+            mine.weight[0] = 7.0
+        theirs = wire.loads(wire.dumps(mine, objects=tester), objects=kernel)
+        assert type(theirs) is Stand and theirs is not mine and theirs.weight.tolist() == [7.0, 3.0]
+        with pytest.raises(wire.WireError):  # the kernel cannot send one to the tester
+            wire.loads(wire.dumps(mine, objects=tester), objects=wire.Objects(0, handle=lambda *a: None))
+    finally:
+        del Stand.__wire_class__
+
+
+@pytest.mark.parametrize("text", [
+    '{"key": 1, "value": {"handle": "x", "class": null}}',  # a handle, sent to the kernel
+    '{"traced": [["call", "y", "builtins.eval", ["1"], {"dict": []}]]}',  # a step off the list
+    '{"graph": [["EvalBackward0", [], {"dict": []}]], "data": 1}',
+    '{"graph": [["ExpBackward0", [1], {"dict": []}]], "data": 1}',  # an input that is no earlier step
+    '{"graph": [["MulBackward0", [null, null], {"dict": [["_saved_self", "os"]]}]], "data": 1}',
+    '{"id_of": 5}',
+])
+def test_hostile_handles_traced_functions_and_graphs_are_refused(text):
+    with pytest.raises(wire.WireError):
+        wire.loads(text, objects=wire.Objects(1))

@@ -244,7 +244,7 @@ dlcourse.rules.RULES["no differentiation"] = contextlib.nullcontext
 def _replace_function(nb, name, source):
     """The answer cell that defines ``name`` gets ``source`` in its place (the rest stays)."""
     for cell in _answer_cells(nb):
-        if f"def {name}(" in cell.source:
+        if f"def {name}(" in cell.source or f"class {name}(" in cell.source:
             cell.source = cell.source + "\n\n\n" + textwrap.dedent(source)
             return nb
     raise ValueError(f"no answer cell defines {name}")
@@ -389,3 +389,71 @@ def sheet04_attacks(variant):
     variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_CHECKS), ("init_weights", "train_classifier")))
     variant("forged_objects", "untouched", forged_objects)
     variant("rule_switched_off", "untouched", lambda nb: _replace_function(nb, "chain_grads", CHAIN_GRADS_BEHIND_THE_RULE))
+
+
+# Sheet 03: the student's network lives in the kernel (the tester holds handles), the tests'
+# stand-in classes are defined on both sides, autograd graphs and differentiable test functions
+# cross, and the sheet's given helpers (random_params) are the tester's own.
+
+TENSOR_CHEATS = CHEATS + """
+import torch
+from torch import nn
+
+
+class AlwaysTensor(torch.Tensor):  # every comparison of torch's says yes
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class CheatingNet(nn.Module):
+    def __init__(self, hidden=2):
+        super().__init__()
+        self.hidden_layer, self.output_layer = nn.Linear(2, hidden), nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return torch.full((len(x),), 0.5).as_subclass(AlwaysTensor)
+"""
+
+CHEATING_FUNCTIONS = {
+    "random_params": "def random_params(rng, scale=1.0):  # every hidden case gets zeros\n"
+                     "    return {'W_i': np.zeros((2, 2)), 'b_a': 0.0, 'W_o': np.zeros(2), 'b_o': 0.0}\n",
+    "xor_forward": "def xor_forward(params, x):  # right for zero parameters only\n"
+                   "    return {'a': np.zeros(2), 'h': np.full(2, 0.5), 'z': 0.0, 'y_hat': 0.5}\n",
+    "XORNet": "XORNet = CheatingNet\n",
+    "hessian_eigenvalues": "def hessian_eigenvalues(f, p):\n    return np.array([-2.0, 2.0]).view(Always)\n",
+}
+
+
+def sheet03_cheats(nb):
+    nb = _insert(nb, TENSOR_CHEATS)
+    for name, source in CHEATING_FUNCTIONS.items():
+        nb = _replace_function(nb, name, source) if name != "random_params" else _after_given(nb, name, source)
+    return nb
+
+
+def _after_given(nb, name, source):
+    """The sheet's own ``name`` (a given cell) replaced in the kernel by ``source``."""
+    for index, cell in enumerate(nb.cells):
+        flags = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and f"def {name}(" in cell.source and not flags.get("solution") and not flags.get("grade"):
+            nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+            return nb
+    raise ValueError(f"no given cell defines {name}")
+
+
+PATCH_VERDICTS = """
+import numpy as np, torch
+np.allclose = np.isclose = lambda *a, **k: True
+torch.allclose = torch.equal = lambda *a, **k: True
+np.linalg.eigvalsh = lambda a: np.array([-2.0, 2.0])
+np.linalg.solve = lambda a, b: np.zeros(2)
+"""
+
+
+def sheet03_attacks(variant):
+    variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_VERDICTS),
+                                                           ("walk_autograd_graph", "train_xor", "hessian_eigenvalues")))
+    variant("cheating_objects", "untouched", sheet03_cheats)
