@@ -44,6 +44,9 @@ MODULES = ("numpy", "math", "cmath", "fractions", "random", "warnings", "context
            "torch.nn.functional", "torch.optim", "torch.autograd", "sympy", "matplotlib", "matplotlib.pyplot",
            "matplotlib.figure", "dlcourse")
 PRELOAD = ("numpy", "sympy", "torch", "matplotlib.pyplot", "dlcourse")
+# Libraries whose classes, imported by name into the sheet (from fractions import Fraction), a
+# test gets as this process's own.
+LIBRARY_CLASSES = ("fractions", "decimal", "collections", "numpy", "sympy", "torch", "torch.nn")
 
 
 class Remote:
@@ -271,12 +274,14 @@ class Link:
 
 
 def _library(answer):
-    """A function or class of a module on the list (fractions.Fraction, math.sqrt): this
-    process's own, not the kernel's."""
+    """A class of a library on LIBRARY_CLASSES' list (fractions.Fraction imported by name): this
+    process's own, not the kernel's. (The kernel says where its object comes from; a student's
+    class that claims to be a library's only gets the library's class in its place.)"""
     import importlib
 
     module, qualname = answer.get("module"), answer.get("qualname")
-    if module not in MODULES or type(qualname) is not str or "<" in qualname:
+    if answer.get("kind") != "class" or module not in LIBRARY_CLASSES or type(qualname) is not str \
+            or not all(part.isidentifier() and not part.startswith("_") for part in qualname.split(".")):
         return None
     try:
         found = importlib.import_module(module)
@@ -284,7 +289,7 @@ def _library(answer):
             found = getattr(found, part)
     except (ImportError, AttributeError):
         return None
-    return found if callable(found) else None
+    return found if isinstance(found, type) else None
 
 
 def _sent_classes(source, link, namespace):

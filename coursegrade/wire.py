@@ -679,8 +679,8 @@ def _traced_function(steps):
             elif kind == "constant":
                 values[name] = copy.deepcopy(rest[0])
             elif kind == "call":
-                module, function = rest[0].split(".", 1)
-                target = getattr(operator if module == "operator" else torch, TRACED_FUNCTIONS[rest[0]])
+                module = operator if rest[0].startswith("operator.") else torch
+                target = getattr(module, TRACED_FUNCTIONS[rest[0]])
                 values[name] = target(*find(rest[1]), **find(rest[2]))
             elif kind == "method":
                 head, *tail = find(rest[1])

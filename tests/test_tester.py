@@ -37,24 +37,23 @@ def kernel(connection, namespace):
             return message
         if message["op"] == "lookup":
             send(json.loads(serve.lookup(namespace, message["name"])))
-        elif message["op"] in ("begin", "end"):
-            send(json.loads(getattr(serve, message["op"])(namespace, json.dumps(message))))
-        else:
+        else:  # begin, end, call, attribute, iterate, define
             saved, builtins.input = builtins.input, asked
             try:
-                send(json.loads(serve.call(namespace, json.dumps(message))))
+                send(json.loads(getattr(serve, message["op"])(namespace, json.dumps(message))))
             finally:
                 builtins.input = saved
 
 
-def run(source, namespace):
-    """The verdict of the test cell ``source`` on the student's ``namespace``."""
+def run(source, namespace, given=None):
+    """The verdict of the test cell ``source`` on the student's ``namespace`` (given: the sheet's
+    functions, {name: source}, as remote.given_functions finds them in the release)."""
     ours, theirs = socket.socketpair()
     verdict = {}
     worker = threading.Thread(target=lambda: verdict.update(kernel(theirs, namespace)))
     worker.start()
     link = tester.Link(ours.makefile("rwb"), wire)
-    done = tester.run_cell(link, source, 7)
+    done = tester.run_cell(link, source, 7, given)
     link.send(done)
     worker.join(10)
     assert verdict == done
@@ -118,6 +117,36 @@ def test_what_the_kernel_sends_is_decoded_to_plain_types():
                         "def cheat():\n    return np.zeros(2).view(Always)\n")
     verdict = run("assert type(cheat()) is np.ndarray\nassert not (cheat() == 1).any()\n", namespace)
     assert verdict["status"] == "ok", verdict
+
+
+def test_the_students_objects_stay_in_the_kernel_and_a_tests_class_is_defined_there_too():
+    namespace = student("import torch\nfrom torch import nn\n"
+                        "class Net(nn.Module):\n    def __init__(self, k):\n        super().__init__()\n"
+                        "        self.layer = nn.Linear(2, k)\n    def forward(self, x):\n        return self.layer(x).sum(1)\n"
+                        "def train(k):\n    torch.manual_seed(k)\n    return Net(k), torch.rand(1).item()\n"
+                        "def draw():\n    return torch.rand(2)\n")
+    source = ("net = Net(3)\nassert isinstance(net.layer, nn.Linear) and net.layer.weight.shape == (3, 2)\n"
+              "assert net(torch.ones(4, 2)).shape == (4,)\n"
+              "assert sum(p.numel() for p in net.parameters()) == 9\n"
+              "class Stand(nn.Module):\n    def __init__(self, k):\n        super().__init__()\n"
+              "        self.k = k\n    def forward(self, x):\n        return x.sum(1) * self.k\n"
+              "_yours, Net = Net, Stand\n"
+              "try:\n    model, drawn = train(2)\nfinally:\n    Net = _yours\n"
+              "assert isinstance(model, Stand) and model(torch.ones(1, 2)).item() == 4.0\n"
+              "torch.manual_seed(2)\nassert drawn == torch.rand(1).item()\n"
+              "torch.manual_seed(5)\na, b = draw(), torch.rand(2)\n"  # the random generator, as in one process
+              "torch.manual_seed(5)\nassert torch.equal(a, torch.rand(2)) and torch.equal(b, torch.rand(2))\n")
+    verdict = run(source, namespace)
+    assert verdict["status"] == "ok", verdict
+    assert "Stand" in namespace  # defined in the kernel from the test's source, as in one process
+
+
+def test_the_sheets_given_functions_are_the_testers_own():
+    given = {"helper": "def helper(n):\n    return list(range(n))\n"}
+    namespace = student("def helper(n):\n    return [0] * n\n"  # replaced in the kernel
+                        "def total(f, n):\n    return sum(f(n))\n")
+    verdict = run("assert helper(3) == [0, 1, 2]\nassert total(helper, 3) == 0\n", namespace, given)
+    assert verdict["status"] == "ok", verdict  # passed to the student's code: the kernel's own
 
 
 @pytest.mark.parametrize("source, names", [

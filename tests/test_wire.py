@@ -821,7 +821,8 @@ def test_autograd_graphs_cross_with_their_steps_and_leaves_both_ways():
 
 
 def test_a_differentiable_test_function_runs_as_its_traced_graph():
-    quadratic = dlcourse.differentiable(lambda t, A=torch.tensor([[1.0, 2.0], [2.0, -3.0]], dtype=torch.float64): 0.5 * t @ A @ t)
+    curvature = torch.tensor([[1.0, 2.0], [2.0, -3.0]], dtype=torch.float64)
+    quadratic = dlcourse.differentiable(lambda t, A=curvature: 0.5 * t @ A @ t)
     theirs = wire.loads(wire.dumps(quadratic, objects=wire.Objects(0)), objects=wire.Objects(1))
     assert theirs is not quadratic and not hasattr(theirs, "__wire_traced__")
     x = torch.tensor([0.3, -0.7], dtype=torch.float64)

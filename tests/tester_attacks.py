@@ -268,7 +268,14 @@ def rule_switched_off(nb):
                              "def sigmoid_derivative_expression(z):\n    return sp.diff(1 / (1 + sp.exp(-z)), z)\n")
 
 
+def forged_kernel(nb):
+    """The kernel's replies forged and the call handler replaced, on untouched work (sheet 01's
+    batch has these one by one; here, together, on every other sheet)."""
+    return _insert(_insert(nb, FAKE_HANDLER), FORGE_REPLIES)
+
+
 def sheet02_attacks(variant):
+    variant("forged_kernel", "untouched", forged_kernel)
     variant("sympy_cheat", "untouched", sympy_cheat)
     variant("forged_sympy_text", "untouched", forged_sympy_text)
     variant("snoop", "complete", lambda nb: snoop_on_tests(nb, ("train_logistic", "plot_zeta")))
@@ -311,10 +318,11 @@ def autograd_behind_the_rule(nb):
 
 
 def sheet05_attacks(variant):
-    """Two submissions, each with several attacks (a sheet-05 notebook takes seconds to grade):
+    """Three submissions, two with several attacks (a sheet-05 notebook takes seconds to grade):
     patched references and snooping on complete work (must earn what it earns), a cheating
     sympy answer beside autograd behind a switched-off rule on untouched work (must earn B.1's
     points only: the stated limit)."""
+    variant("forged_kernel", "untouched", forged_kernel)
     variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_TORCH), ("layer_backward", "smoothness_class")))
     variant("rule_switched_off", "untouched", lambda nb: autograd_behind_the_rule(_replace_function(
         _insert(nb, SYMPY_CHEAT), "relu_derivative_expression", "def relu_derivative_expression(x):\n    return Zero('x')\n")))
@@ -386,6 +394,7 @@ def chain_grads(ws, x, act):
 
 
 def sheet04_attacks(variant):
+    variant("forged_kernel", "untouched", forged_kernel)
     variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_CHECKS), ("init_weights", "train_classifier")))
     variant("forged_objects", "untouched", forged_objects)
     variant("rule_switched_off", "untouched", lambda nb: _replace_function(nb, "chain_grads", CHAIN_GRADS_BEHIND_THE_RULE))
@@ -454,6 +463,7 @@ np.linalg.solve = lambda a, b: np.zeros(2)
 
 
 def sheet03_attacks(variant):
+    variant("forged_kernel", "untouched", forged_kernel)
     variant("snoop", "complete", lambda nb: snoop_on_tests(_insert(nb, PATCH_VERDICTS),
                                                            ("walk_autograd_graph", "train_xor", "hessian_eigenvalues")))
     variant("cheating_objects", "untouched", sheet03_cheats)
