@@ -117,6 +117,16 @@ def lookup(namespace, name):
     return json.dumps({"kind": "value", "data": wire.dumps(value, objects=objects)})
 
 
+def kinds(namespace, request):
+    """JSON: {name: "function" or "class"} of those of the names (a test cell binds them) that
+    are the notebook's functions or classes."""
+    names = json.loads(request).get("names", [])
+    return json.dumps({name: "class" if isinstance(namespace[name], type) else "function"
+                       for name in names if type(name) is str and name in namespace
+                       and callable(namespace[name]) and not _is_data(namespace[name])
+                       and not isinstance(namespace[name], types.ModuleType)})
+
+
 def _called_back(number):
     """A stand-in for the test's function ``number``: each call asks the tester."""
     def stand_in(*args, **kwargs):

@@ -139,6 +139,17 @@ class Namespace(dict):
             with contextlib.suppress(KeyError):
                 self[name]
 
+    def watch(self, names):
+        """The names the cell binds that are the notebook's functions or classes: bound here
+        before the cell reads them (a reference defined first), they still stand in for the
+        student's in the kernel, as in one process."""
+        names = [name for name in names if name not in self and name not in self.remotes]
+        if not names:
+            return
+        for name, kind in self.link.kinds(names).items():
+            if name in names and kind in ("function", "class"):
+                self.remotes[name] = Remote(self.link, name)
+
     def shadows(self):
         """The student's functions that the test has replaced here (by a reference)."""
         return {name: self[name] for name, remote in self.remotes.items()
@@ -203,6 +214,10 @@ class Link:
     def _take_random_state(self, text):
         with contextlib.suppress(self.wire.WireError):
             set_random_state(self.wire.loads(text))
+
+    def kinds(self, names):
+        answer = self.ask({"op": "kinds", "names": list(names)})
+        return answer if all(type(k) is str and type(v) is str for k, v in answer.items()) else {}
 
     def lookup(self, name):
         answer = self.ask({"op": "lookup", "name": name})
@@ -339,6 +354,15 @@ def _free_names(source):
     return sorted(read - bound - set(dir(builtins)))
 
 
+def _bound_names(source):
+    """The global names a cell binds (by an assignment, a def or a class; not by an import)."""
+    import symtable
+
+    module = symtable.symtable(source, "<test cell>", "exec")
+    return sorted(s.get_name() for s in module.get_symbols()
+                  if (s.is_assigned() or s.is_namespace()) and not s.is_imported())
+
+
 class _Function:
     """What a function of the test that the call was given comes back as in its arguments
     (nothing to write back)."""
@@ -397,6 +421,7 @@ def run_cell(link, source, count, given=None):
         link.begin()
         code = compile(_sent_classes(source, link, namespace), f"<test cell {count}>", "exec")
         namespace.prefetch(_free_names(source))
+        namespace.watch(_bound_names(source))
         with contextlib.redirect_stdout(printed), warnings.catch_warnings():
             warnings.simplefilter("default")
             exec(code, namespace)

@@ -141,6 +141,14 @@ def test_the_students_objects_stay_in_the_kernel_and_a_tests_class_is_defined_th
     assert "Stand" in namespace  # defined in the kernel from the test's source, as in one process
 
 
+def test_a_reference_defined_before_the_test_reads_the_name_still_stands_in():
+    namespace = student("def sigmoid(x):\n    return 0 * x\n"
+                        "def slope(x):\n    s = sigmoid(x)\n    return s * (1 - s)\n")
+    verdict = run("def sigmoid(v):\n    return 1 / (1 + np.exp(-np.asarray(v)))\n"
+                  "assert np.isclose(slope(0.0), 0.25), slope(0.0)\n", namespace)
+    assert verdict["status"] == "ok", verdict
+
+
 def test_the_sheets_given_functions_are_the_testers_own():
     given = {"helper": "def helper(n):\n    return list(range(n))\n"}
     namespace = student("def helper(n):\n    return [0] * n\n"  # replaced in the kernel
