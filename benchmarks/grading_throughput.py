@@ -1,6 +1,6 @@
-"""Benchmark: plain `nbgrader autograde` versus `coursegrade` on the same batch of sheet 01.
+"""Benchmark: plain `nbgrader autograde` versus `coursegrade` on the same batch of one sheet.
 
-    .venv/bin/python benchmarks/grading_throughput.py [N] [--cluster] [--cell-timeout S]
+    .venv/bin/python benchmarks/grading_throughput.py [N] [--cluster] [--cell-timeout S] [--sheet SHEET]
 
 N submissions (default 40: complete, half done, untouched, and every tenth one with a loop
 that runs into the cell time limit) are graded sequentially by plain nbgrader and by
@@ -33,7 +33,7 @@ from nbtools import BIN, notebook, run_nbgrader  # noqa: E402
 
 def batch(folder, n):
     folder.mkdir(parents=True)
-    course = make_course(folder)
+    course = make_course(folder, SHEET)
     release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
     source = nbformat.read(notebook(SHEET), as_version=4)
     kinds = honest(release, source)
@@ -173,5 +173,7 @@ if __name__ == "__main__":
     parser.add_argument("n", nargs="?", type=int, default=40, help="submissions (default 40)")
     parser.add_argument("--cluster", action="store_true", help="also through a scheduler and two workers started by hand")
     parser.add_argument("--cell-timeout", type=float, default=60, help="cell time limit for both (default 60 s)")
+    parser.add_argument("--sheet", default=SHEET, help=f"the sheet (default {SHEET})")
     args = parser.parse_args()
+    SHEET = args.sheet
     main(args.n, args.cluster, args.cell_timeout)

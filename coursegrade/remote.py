@@ -152,8 +152,7 @@ async def _lookup(client, name, timeout):
 
 
 async def _cell_edge(client, message, timeout):
-    """A test cell's begin or end, or what the names it binds are in the notebook (serve.begin,
-    serve.end, serve.kinds): what the kernel answers, as data."""
+    """A test cell's begin or end (serve.begin, serve.end): what the kernel answers, as data."""
     request = json.dumps({k: v for k, v in message.items() if k in ("random", "names")})
     reply = await _kernel_expression(client, f"{KERNEL_NAME}.{message['op']}(globals(), {request!r})", timeout)
     answer = _expression_answer(reply)
@@ -212,7 +211,7 @@ async def _converse(client, reader, writer, deadline):
             answer = await _lookup(client, str(message.get("name")), left)
         elif op in ("call", "attribute", "iterate", "define"):
             answer = await _call(client, message, reader, writer, left)
-        elif op in ("begin", "end", "kinds"):
+        elif op in ("begin", "end"):
             answer = await _cell_edge(client, message, left)
         else:
             answer = {"fault": f"unknown request {op!r}"}

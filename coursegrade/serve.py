@@ -48,10 +48,11 @@ def set_random_state(state):
 
 def begin(namespace, request):
     """A test cell begins: no object has crossed yet; the random generators' states for the test
-    (so that what it draws is what it would draw in this kernel)."""
+    (so that what it draws is what it would draw in this kernel), and which of the names the
+    cell binds are the notebook's functions or classes (kinds)."""
     global objects
     objects = wire.Objects(1)
-    return json.dumps({"random": wire.dumps(random_state())})
+    return json.dumps({"random": wire.dumps(random_state()), "kinds": kinds(namespace, request)})
 
 
 def end(namespace, request):
@@ -118,13 +119,13 @@ def lookup(namespace, name):
 
 
 def kinds(namespace, request):
-    """JSON: {name: "function" or "class"} of those of the names (a test cell binds them) that
-    are the notebook's functions or classes."""
+    """{name: "function" or "class"} of those of the request's names that are the notebook's
+    functions or classes."""
     names = json.loads(request).get("names", [])
-    return json.dumps({name: "class" if isinstance(namespace[name], type) else "function"
-                       for name in names if type(name) is str and name in namespace
-                       and callable(namespace[name]) and not _is_data(namespace[name])
-                       and not isinstance(namespace[name], types.ModuleType)})
+    return {name: "class" if isinstance(namespace[name], type) else "function"
+            for name in names if type(name) is str and name in namespace
+            and callable(namespace[name]) and not _is_data(namespace[name])
+            and not isinstance(namespace[name], types.ModuleType)}
 
 
 def _called_back(number):

@@ -139,15 +139,12 @@ class Namespace(dict):
             with contextlib.suppress(KeyError):
                 self[name]
 
-    def watch(self, names):
-        """The names the cell binds that are the notebook's functions or classes: bound here
-        before the cell reads them (a reference defined first), they still stand in for the
-        student's in the kernel, as in one process."""
-        names = [name for name in names if name not in self and name not in self.remotes]
-        if not names:
-            return
-        for name, kind in self.link.kinds(names).items():
-            if name in names and kind in ("function", "class"):
+    def watch(self, kinds):
+        """The names the cell binds that are the notebook's functions or classes (kinds, from
+        the kernel when the cell began): bound here before the cell reads them (a reference
+        defined first), they still stand in for the student's in the kernel, as in one process."""
+        for name, kind in kinds.items():
+            if name not in self and name not in self.remotes and kind in ("function", "class"):
                 self.remotes[name] = Remote(self.link, name)
 
     def shadows(self):
@@ -199,12 +196,15 @@ class Link:
         except Exception as error:
             return {"error": self.wire.dump_error(error)}
 
-    def begin(self):
-        """A cell begins: nothing has crossed yet, the random generators are the kernel's."""
+    def begin(self, names):
+        """A cell begins: nothing has crossed yet, the random generators are the kernel's; which
+        of the names the cell binds are the notebook's functions or classes ({name: kind})."""
         self.objects = self.wire.Objects(0, handle=lambda key, type_name, kind: Handle(self, key, type_name, kind))
-        answer = self.ask({"op": "begin"})
+        answer = self.ask({"op": "begin", "names": names})
         if "random" in answer:
             self._take_random_state(answer["random"])
+        kinds = answer.get("kinds")
+        return {k: v for k, v in kinds.items() if type(k) is str} if type(kinds) is dict else {}
 
     def end(self):
         """A cell ends: the kernel's random generators go on from where the test left them."""
@@ -214,10 +214,6 @@ class Link:
     def _take_random_state(self, text):
         with contextlib.suppress(self.wire.WireError):
             set_random_state(self.wire.loads(text))
-
-    def kinds(self, names):
-        answer = self.ask({"op": "kinds", "names": list(names)})
-        return answer if all(type(k) is str and type(v) is str for k, v in answer.items()) else {}
 
     def lookup(self, name):
         answer = self.ask({"op": "lookup", "name": name})
@@ -418,10 +414,10 @@ def run_cell(link, source, count, given=None):
     link.namespace = namespace
     printed = io.StringIO()
     try:
-        link.begin()
+        kinds = link.begin(_bound_names(source))
         code = compile(_sent_classes(source, link, namespace), f"<test cell {count}>", "exec")
         namespace.prefetch(_free_names(source))
-        namespace.watch(_bound_names(source))
+        namespace.watch(kinds)
         with contextlib.redirect_stdout(printed), warnings.catch_warnings():
             warnings.simplefilter("default")
             exec(code, namespace)
