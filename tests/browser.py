@@ -123,12 +123,14 @@ _PROGRESS = f"""() => {{
 _APP_READY = "() => !!window.jupyterapp && !!document.querySelector('#jp-main-dock-panel')"
 _OPEN = "path => { window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'}); }"
 _OPENED = f"path => {{ const p = {_PANEL}; return !!p && !!p.context && p.context.path === path; }}"
-_CLOSE = f"""async () => {{
-  const p = {_PANEL};
-  await p.sessionContext.shutdown();
-  p.context.model.dirty = false;
-  p.close();
-}}"""
+_CLOSE = """async () => {
+  for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+    if (!w.sessionContext) continue;  // every notebook open, even one whose opening failed half-way
+    try { await w.sessionContext.shutdown(); } catch (e) {}
+    w.context.model.dirty = false;
+    w.close();
+  }
+}"""
 _CELLS = f"""() => {{
   const m = {_PANEL}.content.model;
   const cells = [];
@@ -256,9 +258,11 @@ class Notebook:
                 self.page.evaluate(f"() => {_PANEL}.sessionContext.shutdown()")
             self.page.close()
         elif self.lab.current is self:  # its kernel shut down, the notebook closed
-            self.page.evaluate(_CLOSE)  # unsaved, as a student who leaves without saving
-            self.page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')")
-            self.lab.current = None
+            try:
+                self.page.evaluate(_CLOSE)  # unsaved, as a student who leaves without saving
+                self.page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')")
+            finally:
+                self.lab.current = None
 
 
 def image_of(view):
