@@ -1,9 +1,10 @@
 """Driving JupyterLab in headless Chromium for tests/test_browser.py.
 
 ``lab_server(folder)`` starts JupyterLab on a free port of 127.0.0.1 in ``folder`` and stops
-it; ``Notebook`` opens one notebook in a browser page and does what a student does there (Run
-All, move a slider with the mouse, click Validate), reading the notebook's state through
-JupyterLab's own application object.
+it; ``Notebook`` opens one notebook in a browser page (its own, or a ``LabPage``, JupyterLab
+loaded once for notebook after notebook) and does what a student does there (Run All, move a
+slider with the mouse, click Validate), reading the notebook's state through JupyterLab's own
+application object.
 """
 
 import contextlib
@@ -120,6 +121,16 @@ _PROGRESS = f"""() => {{
           code.length && !!code[code.length - 1].model.executionCount];
 }}"""
 _APP_READY = "() => !!window.jupyterapp && !!document.querySelector('#jp-main-dock-panel')"
+_OPEN = "path => { window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'}); }"
+_OPENED = f"path => {{ const p = {_PANEL}; return !!p && !!p.context && p.context.path === path; }}"
+_CLOSE = """async () => {
+  for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+    if (!w.sessionContext) continue;  // every notebook open, even one whose opening failed half-way
+    try { await w.sessionContext.shutdown(); } catch (e) {}
+    w.context.model.dirty = false;
+    w.close();
+  }
+}"""
 _CELLS = f"""() => {{
   const m = {_PANEL}.content.model;
   const cells = [];
@@ -135,21 +146,63 @@ _CELLS = f"""() => {{
 }}"""
 
 
-class Notebook:
-    """One notebook open in its own browser page (fresh workspace, its own kernel); with
-    ``path=None`` JupyterLab without a notebook."""
+class LabPage:
+    """JupyterLab loaded once in a browser page, in which notebooks open one after the other
+    (``Notebook(..., lab=...)``), as a student works through the sheets in one JupyterLab: the
+    application (some 90 scripts, about 2.5 s of CPU) boots once instead of once per notebook.
+    Console errors go to the notebook open at the time; those of the boot, or of a moment
+    with no notebook open, to every notebook opened afterwards."""
 
-    def __init__(self, browser, url, token, path, artifacts):
+    def __init__(self, browser, url, token):
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        # Generous waits: nbgrader's Validate runs inside the server's event loop and blocks it
-        # (jupyter/nbgrader#1232), so on a loaded machine a page can wait minutes for the server.
-        self.page.set_default_timeout(SLOW * 1000)
-        self.page.set_default_navigation_timeout(SLOW * 1000)
+        _generous_waits(self.page)
+        self.current = None  # the Notebook open in the page
+        self.errors = []  # errors while no notebook was open (the boot's among them)
+        self.page.on("console", lambda m: m.type == "error" and self._sink().append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self._sink().append(f"page error: {e}"))
+        self.page.goto(f"{url}/lab/workspaces/test-{secrets.token_hex(4)}?reset&token={token}")
+        self.page.wait_for_function(_APP_READY)
+
+    def _sink(self):
+        return self.errors if self.current is None else self.current.errors
+
+    def close(self):
+        if self.current is not None:
+            self.current.close()
+        self.page.close()
+
+
+def _generous_waits(page):
+    # Generous waits: nbgrader's Validate runs inside the server's event loop and blocks it
+    # (jupyter/nbgrader#1232), so on a loaded machine a page can wait minutes for the server.
+    page.set_default_timeout(SLOW * 1000)
+    page.set_default_navigation_timeout(SLOW * 1000)
+
+
+class Notebook:
+    """One notebook open in JupyterLab, with its own kernel: in a page of its own (fresh
+    workspace), or with ``lab`` (a LabPage) in that page, where it first closes the notebook
+    open there; with ``path=None`` JupyterLab without a notebook, in a page of its own."""
+
+    def __init__(self, browser, url, token, path, artifacts, lab=None):
+        self.artifacts = Path(artifacts)
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        self.lab = lab
+        if lab is not None:
+            assert path, "a LabPage opens notebooks"
+            if lab.current is not None:
+                lab.current.close()
+            self.page, self.errors = lab.page, list(lab.errors)
+            lab.current = self
+            self.page.evaluate(_OPEN, path)
+            self.page.wait_for_function(_OPENED, arg=path)
+            self.page.wait_for_function(_KERNEL_IDLE)
+            return
+        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _generous_waits(self.page)
         self.errors = []  # browser console errors and uncaught page errors
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.artifacts = Path(artifacts)
-        self.artifacts.mkdir(parents=True, exist_ok=True)
         workspace = f"test-{secrets.token_hex(4)}"
         tree = f"/tree/{path}" if path else ""
         self.page.goto(f"{url}/lab/workspaces/{workspace}{tree}?reset&token={token}")
@@ -200,9 +253,16 @@ class Notebook:
         return dialog
 
     def close(self):
-        with contextlib.suppress(Exception):
-            self.page.evaluate(f"() => {_PANEL}.sessionContext.shutdown()")
-        self.page.close()
+        if self.lab is None:
+            with contextlib.suppress(Exception):
+                self.page.evaluate(f"() => {_PANEL}.sessionContext.shutdown()")
+            self.page.close()
+        elif self.lab.current is self:  # its kernel shut down, the notebook closed
+            try:
+                self.page.evaluate(_CLOSE)  # unsaved, as a student who leaves without saving
+                self.page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')")
+            finally:
+                self.lab.current = None
 
 
 def image_of(view):

@@ -1,7 +1,9 @@
 """The course in a real browser: JupyterLab 4 in headless Chromium, driven with the mouse.
 
 One JupyterLab for the whole module, on a free port of 127.0.0.1, in a temporary copy of the
-course (solutions/, notebooks/, nbgrader_config.py). For every sheet:
+course (solutions/, notebooks/, nbgrader_config.py), loaded once in one browser page, in which
+the notebooks open one after the other, each with a kernel of its own (as a student works
+through the sheets). For every sheet:
 
 * the release opens and Run All reaches the last cell: test cells fail with a one-line
   message (they carry the ``raises-exception`` tag, which JupyterLab honours), nothing else;
@@ -26,6 +28,7 @@ import pytest
 from browser import (
     CHROMIUM,
     FIGURE_WAIT,
+    LabPage,
     Notebook,
     change_control,
     image_of,
@@ -65,17 +68,25 @@ def browser():
         chromium.close()
 
 
-def open_notebook(browser, lab, folder, sheet):
+@pytest.fixture(scope="module")
+def lab_page(browser, lab):
+    """JupyterLab in one browser page, in which the notebooks open one after the other."""
+    page = LabPage(browser, *lab)
+    yield page
+    page.close()
+
+
+def open_notebook(browser, lab, lab_page, folder, sheet):
     url, token = lab
-    return Notebook(browser, url, token, f"{folder}/{sheet}/{sheet}.ipynb", ARTIFACTS / sheet)
+    return Notebook(browser, url, token, f"{folder}/{sheet}/{sheet}.ipynb", ARTIFACTS / sheet, lab=lab_page)
 
 
 def assert_no_console_errors(notebook):
     assert not notebook.errors, "the browser console shows errors:\n" + "\n".join(notebook.errors)
 
 
-def opened_and_run(request, browser, lab, folder, what):
-    notebook = open_notebook(browser, lab, folder, request.param)
+def opened_and_run(request, browser, lab, lab_page, folder, what):
+    notebook = open_notebook(browser, lab, lab_page, folder, request.param)
     start = time.perf_counter()
     notebook.run_all()
     print(f"\n{request.param} {what}: Run All took {time.perf_counter() - start:.1f} s")
@@ -83,17 +94,17 @@ def opened_and_run(request, browser, lab, folder, what):
 
 
 @pytest.fixture(scope="module", params=SHEETS)
-def release(request, browser, lab):
+def release(request, browser, lab, lab_page):
     """The untouched release of a sheet after Run All."""
-    sheet, notebook = opened_and_run(request, browser, lab, "notebooks", "release")
+    sheet, notebook = opened_and_run(request, browser, lab, lab_page, "notebooks", "release")
     yield sheet, notebook
     notebook.close()
 
 
 @pytest.fixture(scope="module", params=SHEETS)
-def solution(request, browser, lab):
+def solution(request, browser, lab, lab_page):
     """The solution of a sheet after Run All (on the quick budget)."""
-    sheet, notebook = opened_and_run(request, browser, lab, "solutions", "solution")
+    sheet, notebook = opened_and_run(request, browser, lab, lab_page, "solutions", "solution")
     yield sheet, notebook
     notebook.close()
 

@@ -211,7 +211,7 @@ def round_trip(hub):
         teacher.formgrader_action("cloud-upload", "02-teacher-released")
 
         students = {name: User(browser, hub, name) for name in STUDENTS}
-        validations = {}
+        validations, submitted = {}, 0.0
         for (name, student), complete in zip(students.items(), (True, False)):
             student.assignments(f"03-{name}-assignments")
             student.click_and_wait("#released_assignments_list button:has-text('Fetch')", "Fetching...")
@@ -221,8 +221,9 @@ def round_trip(hub):
             student.page.locator(f"#fetched_assignments_list :text('{SHEET}')").first.click()  # show its notebooks
             validations[name] = validate(student, f"05-{name}-validated")
             for _ in range(1 if complete else 2):
-                time.sleep(1.1)  # submissions are time-stamped to the second
+                later_second(submitted)  # submissions are time-stamped to the second
                 student.click_and_wait("#fetched_assignments_list button:has-text('Submit')", "submitting...")
+                submitted = time.time()
             student.assignments(f"06-{name}-submitted")
 
         teacher.formgrader_action("cloud-download", "07-teacher-collected")
@@ -236,10 +237,12 @@ def round_trip(hub):
         written = page.locator("input.score.needs_manual_grade").first
         written.wait_for()
         manual_id = written.get_attribute("id")
-        written.locator("xpath=ancestor::div[contains(@class, 'panel')][1]").locator(
-            "button:has-text('Full credit')").click()
+        # the Formgrader saves the score in the background: wait for the server's answer
+        with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
+            written.locator("xpath=ancestor::div[contains(@class, 'panel')][1]").locator(
+                "button:has-text('Full credit')").click()
+        assert saved.value.ok, f"the Formgrader did not save the score: HTTP {saved.value.status}"
         page.wait_for_function("id => document.getElementById(id).value !== ''", arg=manual_id)
-        time.sleep(2)  # the Formgrader saves the score in the background
         teacher.shot("09-teacher-graded-by-hand")
         teacher.formgrader_action("comment", "10-teacher-generated-feedback")
         teacher.formgrader_action("envelope", "11-teacher-released-feedback")
@@ -261,6 +264,11 @@ def round_trip(hub):
         browser.close()
     return {"course": course, "validations": validations, "feedback": feedback, "manual_id": manual_id,
             "coursegrade": graded, "api": api}
+
+
+def later_second(moment):
+    """Wait until the clock shows a later second than ``moment`` (a time.time())."""
+    time.sleep(max(0.0, int(moment) + 1.05 - time.time()))
 
 
 def probe_api(student, hub):
