@@ -1,13 +1,14 @@
 """Benchmark: plain `nbgrader autograde` versus `coursegrade` on the same batch of one sheet.
 
-    .venv/bin/python benchmarks/grading_throughput.py [N] [--cluster] [--cell-timeout S] [--sheet SHEET]
+    .venv/bin/python benchmarks/grading_throughput.py [N] [--cluster] [--cell-timeout S] [--sheet SHEET] [--in-kernel]
 
 N submissions (default 40: complete, half done, untouched, and every tenth one with a loop
 that runs into the cell time limit) are graded sequentially by plain nbgrader and by
 coursegrade (local Dask cluster, one worker per core) in fresh course folders; prints
 submissions per minute for both and their ratio (coursegrade also writes the feedback, so the
 plain way is timed with and without `nbgrader generate_feedback`), and where coursegrade's time per
-submission goes. With --cluster also through a scheduler and two workers started by hand
+submission goes. With --in-kernel coursegrade runs the tests in the student's kernel (the sheet's
+opt-in to the tester removed from the course's copy), to compare the two ways. With --cluster also through a scheduler and two workers started by hand
 (`dask scheduler`, `dask worker ADDRESS`). A measurement, not a test: other load on the
 machine inflates it.
 """
@@ -31,9 +32,14 @@ from grading_corpus import SHEET, honest, make_course  # noqa: E402
 from nbtools import BIN, notebook, run_nbgrader  # noqa: E402
 
 
-def batch(folder, n):
+def batch(folder, n, in_kernel=False):
     folder.mkdir(parents=True)
     course = make_course(folder, SHEET)
+    if in_kernel:
+        path = course / "solutions" / SHEET / f"{SHEET}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        nb.metadata.pop("coursegrade", None)
+        nbformat.write(nb, path)
     release = nbformat.read(notebook(SHEET, "notebooks"), as_version=4)
     source = nbformat.read(notebook(SHEET), as_version=4)
     kinds = honest(release, source)
@@ -110,14 +116,14 @@ def load():
     return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
-def main(n, cluster, cell_timeout):
+def main(n, cluster, cell_timeout, in_kernel=False):
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     env.pop("NBGRADER_EXECUTION", None)
     print(f"{n} submissions of {SHEET} on {os.cpu_count()} cores, cell time limit {cell_timeout:g} s; at start: {load()}",
           flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        plain_course, ours_course = batch(tmp / "plain", n), batch(tmp / "ours", n)
+        plain_course, ours_course = batch(tmp / "plain", n), batch(tmp / "ours", n, in_kernel)
         # the same cell time limit for both (coursegrade's default is 60 s, nbgrader's here 120 s)
         plain, plain_cpu = timed([str(BIN / "nbgrader"), "autograde", SHEET, f"--Execute.timeout={cell_timeout:g}"],
                                  plain_course, env)
@@ -174,6 +180,7 @@ if __name__ == "__main__":
     parser.add_argument("--cluster", action="store_true", help="also through a scheduler and two workers started by hand")
     parser.add_argument("--cell-timeout", type=float, default=60, help="cell time limit for both (default 60 s)")
     parser.add_argument("--sheet", default=SHEET, help=f"the sheet (default {SHEET})")
+    parser.add_argument("--in-kernel", action="store_true", help="coursegrade with the tests in the student's kernel")
     args = parser.parse_args()
     SHEET = args.sheet
-    main(args.n, args.cluster, args.cell_timeout)
+    main(args.n, args.cluster, args.cell_timeout, args.in_kernel)

@@ -153,7 +153,7 @@ async def _lookup(client, name, timeout):
 
 async def _cell_edge(client, message, timeout):
     """A test cell's begin or end (serve.begin, serve.end): what the kernel answers, as data."""
-    request = json.dumps({k: v for k, v in message.items() if k in ("random", "names")})
+    request = json.dumps({k: v for k, v in message.items() if k in ("random", "names", "read")})
     reply = await _kernel_expression(client, f"{KERNEL_NAME}.{message['op']}(globals(), {request!r})", timeout)
     answer = _expression_answer(reply)
     try:

@@ -35,7 +35,7 @@ import time
 import traceback
 import warnings
 
-from coursegrade.serve import random_state, set_random_state
+from coursegrade.serve import random_fingerprint, random_state, set_random_state
 
 # Modules a test may get under the names the sheet gave them (an import the kernel reports is
 # repeated here only for these: the kernel's report is not trusted to name what runs here).
@@ -105,6 +105,7 @@ class Namespace(dict):
         super().__init__(__name__="__main__", __builtins__=builtins)
         self.link = link
         self.given = given or {}  # name -> source of a function the sheet gives
+        self.found = {}  # name -> the kernel's answer for it, asked for ahead (Link.begin)
         self.remotes = {}  # name -> the Remote (or given function) first handed out for it
 
     def __missing__(self, name):
@@ -112,7 +113,7 @@ class Namespace(dict):
             raise KeyError(name)
         if name in self.given:
             return self._define_given(name)
-        found = self.link.lookup(name)
+        found = self.link.lookup(name, self.found.pop(name, None))
         if found is _MISSING:
             raise KeyError(name)
         if isinstance(found, Remote):
@@ -164,6 +165,8 @@ class Link:
         self.callables = {}  # number -> a function of this process the kernel may call back
         self.namespace = None
         self.objects = None  # the tensors, layers and optimizers that crossed (wire.Objects)
+        self.in_step = None  # random_fingerprint() when the kernel's generators were last the same as here
+        self.kernel_torch = False  # whether the kernel has torch (its random state came with a torch part)
 
     def send(self, message):
         self.stream.write(json.dumps(message).encode() + b"\n")
@@ -196,27 +199,41 @@ class Link:
         except Exception as error:
             return {"error": self.wire.dump_error(error)}
 
-    def begin(self, names):
-        """A cell begins: nothing has crossed yet, the random generators are the kernel's; which
-        of the names the cell binds are the notebook's functions or classes ({name: kind})."""
+    def begin(self, names, read):
+        """A cell begins: nothing has crossed yet, the random generators are the kernel's. In the
+        same request: which of the names the cell binds are the notebook's functions or classes
+        ({name: kind}), and what the names it reads are (lookup's answers, {name: answer})."""
         self.objects = self.wire.Objects(0, handle=lambda key, type_name, kind: Handle(self, key, type_name, kind))
-        answer = self.ask({"op": "begin", "names": names})
+        answer = self.ask({"op": "begin", "names": names, "read": read})
         if "random" in answer:
             self._take_random_state(answer["random"])
-        kinds = answer.get("kinds")
-        return {k: v for k, v in kinds.items() if type(k) is str} if type(kinds) is dict else {}
+        kinds, found = answer.get("kinds"), answer.get("found")
+        return ({k: v for k, v in kinds.items() if type(k) is str} if type(kinds) is dict else {},
+                found if type(found) is dict else {})
 
     def end(self):
         """A cell ends: the kernel's random generators go on from where the test left them."""
         with contextlib.suppress(Exception):  # (a kernel that died in the test has nothing to go on with)
-            self.ask({"op": "end", "random": self.wire.dumps(random_state())})
+            self.ask({"op": "end", "random": self._random_state()})
 
     def _take_random_state(self, text):
         with contextlib.suppress(self.wire.WireError):
-            set_random_state(self.wire.loads(text))
+            state = self.wire.loads(text)
+            set_random_state(state)
+            self.in_step = random_fingerprint()
+            self.kernel_torch = type(state) is list and bool(state) and state[0] is not None
 
-    def lookup(self, name):
-        answer = self.ask({"op": "lookup", "name": name})
+    def _random_state(self):
+        """The random generators' states to send: torch's only if the kernel has imported torch
+        (decoding it there would import torch, a second of CPU for nothing)."""
+        state = random_state()
+        if not self.kernel_torch:
+            state[0] = None
+        return self.wire.dumps(state)
+
+    def lookup(self, name, answer=None):
+        """What the notebook's ``name`` is here (answer: the kernel's, if it came already)."""
+        answer = answer if type(answer) is dict else self.ask({"op": "lookup", "name": name})
         if "fault" in answer:
             raise RuntimeError(answer["fault"])
         kind = answer.get("kind")
@@ -238,8 +255,12 @@ class Link:
         sent, shadow = self._given(args, kwargs)
         remotes = {n: f.__name__ for n, f in self.callables.items()
                    if isinstance(f, Remote) or getattr(f, "__wire_given__", False)}
+        context, here = _context(), random_fingerprint()
+        if here != self.in_step:  # the test drew (or seeded) since: the kernel's generators follow
+            context["random"] = self._random_state()
         answer = self.ask({"op": "call", "name": name, "target": target, "args": sent, "remotes": remotes,
-                           "shadow": shadow, "context": _context(self.wire)}, allowed=set(self.callables))
+                           "shadow": shadow, "context": context}, allowed=set(self.callables))
+        self.in_step = here
         if "fault" in answer:  # the worker's own word: the kernel died, hung or made no sense
             raise RuntimeError(answer["fault"])
         for category, message in self.wire.load_warnings(answer.get("warnings", "[]")):
@@ -368,13 +389,13 @@ def _no_function(number):
     return _Function()
 
 
-def _context(wire):
+def _context():
     """What the kernel's call must share with this process: numpy's floating-point error
-    settings (a test's np.errstate(over="raise")), whether autograd is on, the rules in force
-    (dlcourse.rules) and the random generators (a test's torch.manual_seed)."""
+    settings (a test's np.errstate(over="raise")), whether autograd is on and the rules in force
+    (dlcourse.rules); the random generators go with it where they differ (Link.call)."""
     import numpy as np
 
-    context = {"errstate": np.geterr(), "random": wire.dumps(random_state())}
+    context = {"errstate": np.geterr()}
     torch = sys.modules.get("torch")
     if torch is not None:
         context["grad"] = torch.is_grad_enabled()
@@ -414,9 +435,10 @@ def run_cell(link, source, count, given=None):
     link.namespace = namespace
     printed = io.StringIO()
     try:
-        kinds = link.begin(_bound_names(source))
+        read = _free_names(source)
+        kinds, namespace.found = link.begin(_bound_names(source), [name for name in read if name not in namespace.given])
         code = compile(_sent_classes(source, link, namespace), f"<test cell {count}>", "exec")
-        namespace.prefetch(_free_names(source))
+        namespace.prefetch(read)
         namespace.watch(kinds)
         with contextlib.redirect_stdout(printed), warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -7,12 +7,13 @@ to the tester, the sheet's given helpers) earn no more than their honest code. N
 sandbox."""
 
 import html
+import json
 import re
 
 import nbformat
 import pytest
 import tester_attacks
-from grading_corpus import HONEST, honest, make_course, shared_plain_scores
+from grading_corpus import ACTIVE_MARKERS, HONEST, honest, make_course, shared_plain_scores
 from nbtools import notebook
 
 from coursegrade import coordinator, remote, sandbox
@@ -114,6 +115,20 @@ def test_feedback_shows_no_hidden_test_or_reference_line(batch):
         leaked = [line for line in secret_lines(graded, source) if line not in own and normal(line) in shown]
         assert not leaked, f"feedback of {student} shows: {leaked[:3]}"
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+
+
+def test_nothing_a_submission_shows_runs_in_the_teachers_browser(batch):
+    sheet, course, _, _ = batch
+    graded = nbformat.read(course / "autograde" / "autograded" / "forged_kernel" / sheet / f"{sheet}.ipynb", 4)
+    shown = json.dumps([c.source for c in graded.cells if c.cell_type != "code"]
+                       + [c.outputs for c in graded.cells if c.cell_type == "code"] + [graded.metadata]).lower()
+    assert "a table" in shown  # the content came through, cleaned
+    feedback = course / "autograde" / "feedback"
+    page = (feedback / "forged_kernel" / sheet / f"{sheet}.html").read_text().lower()
+    honest = (feedback / "untouched" / sheet / f"{sheet}.html").read_text().lower()
+    for marker in ACTIVE_MARKERS:
+        assert marker not in shown, f"the autograded notebook carries {marker}"
+        assert page.count(marker) == honest.count(marker), f"the feedback carries {marker}"
 
 
 def printed(result, sheet):

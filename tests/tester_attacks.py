@@ -269,8 +269,13 @@ def rule_switched_off(nb):
 
 
 def forged_kernel(nb):
-    """The kernel's replies forged and the call handler replaced, on untouched work (sheet 01's
-    batch has these one by one; here, together, on every other sheet)."""
+    """The kernel's replies forged, the call handler replaced and active content (scripts, event
+    handlers) in a markdown cell and an output, on untouched work (sheet 01's batch has these one
+    by one; here, together, on every other sheet)."""
+    from grading_corpus import ACTIVE
+
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(ACTIVE))
+    nb = _insert(nb, f"from IPython.display import HTML, display\ndisplay(HTML({ACTIVE!r}))")
     return _insert(_insert(nb, FAKE_HANDLER), FORGE_REPLIES)
 
 
