@@ -33,6 +33,7 @@ WIRE_SOURCE = Path(wire.__file__).read_text()
 KERNEL_NAME = "__coursegrade_serve"  # where serve.py's functions live in the kernel's namespace
 MESSAGE_BYTES = 64 * 2**20  # the most one answer of the kernel may carry
 START_SECONDS = 120  # for the tester's imports, on a loaded machine
+LARGE_REQUEST = 2**16  # characters: such a request reaches the kernel as a user expression, then the call
 _SERVER = {}  # "path", "process", "pid": the tester this process tree uses
 
 
@@ -177,8 +178,13 @@ async def _call(client, message, reader, writer, timeout):
 
     op = message.get("op")
     request = json.dumps({k: v for k, v in message.items() if k != "op"})
+    if len(request) > LARGE_REQUEST:  # IPython reads code slowly (0.1 s a MiB): a large request goes ahead
+        await _kernel_expression(client, f"{KERNEL_NAME}.__dict__.__setitem__('request', {request!r})", timeout)
+        request_text = f"{KERNEL_NAME}.__dict__.pop('request', 'null')"
+    else:
+        request_text = repr(request)
     # as code, not as a user expression: ipykernel forwards input() only while code runs
-    code = f"{KERNEL_NAME}.answer = {KERNEL_NAME}.{op}(globals(), {request!r})"
+    code = f"{KERNEL_NAME}.answer = {KERNEL_NAME}.{op}(globals(), {request_text})"
     reply = await _kernel_expression(client, f"{KERNEL_NAME}.__dict__.pop('answer', None)", timeout, called_back, code)
     answer = _expression_answer(reply)
     try:

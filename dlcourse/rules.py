@@ -67,13 +67,27 @@ class _NoEngine:  # autograd's engine, switched off
         return _refuse
 
 
+class _NotWhileTheRuleHolds:
+    """Refuses to import torch's compiler (torch._dynamo, which torch.func and the optimizers load
+    on first use) while the rule holds: loaded then, it would keep the rule's stand-ins for good.
+    (Importing it beforehand would cost every kernel a second, also when nothing needs it.)"""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch._dynamo" or name.startswith("torch._dynamo."):
+            _refuse()
+        return None
+
+
 def _no_autograd():
     """torch.no_grad(), and every way into autograd (backward passes, torch.autograd.grad and the
     functions built on it, forward mode, the engine itself) refuses to work."""
     import torch
-    import torch._dynamo  # noqa: F401 (torch loads it on first use: now, never while the stand-ins are in)
 
     stack = contextlib.ExitStack()
+    if "torch._dynamo" not in sys.modules:
+        finder = _NotWhileTheRuleHolds()
+        sys.meta_path.insert(0, finder)
+        stack.callback(sys.meta_path.remove, finder)
     stack.enter_context(torch.no_grad())
     for owner, name, stand_in in ((torch.Tensor, "backward", _refuse), (torch.autograd, "backward", _refuse),
                                   (torch.autograd, "grad", _refuse), (torch.autograd.forward_ad, "make_dual", _refuse),
