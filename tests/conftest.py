@@ -11,11 +11,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 SLOWEST_FIRST = (
     "test_browser.py",
     "test_course.py",
+    "test_grading_in_tester.py",  # after test_course.py, whose graded course gives it plain nbgrader's scores
     "test_mutants_sheet04.py",
     "test_mutants_sheet05.py",
     "test_grading.py",
     "test_mutants_sheet02.py",
-    "test_grading_in_tester.py",
     "test_hub.py",
     "test_sheet03.py",
     "test_grading_dask.py",
