@@ -272,10 +272,14 @@ def forged_kernel(nb):
     """The kernel's replies forged, the call handler replaced and active content (scripts, event
     handlers) in a markdown cell and an output, on untouched work (sheet 01's batch has these one
     by one; here, together, on every other sheet)."""
+    import base64
+
     from grading_corpus import ACTIVE
 
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(ACTIVE))
-    nb = _insert(nb, f"from IPython.display import HTML, display\ndisplay(HTML({ACTIVE!r}))")
+    hidden = base64.b64encode(ACTIVE.encode()).decode()  # the code itself shows none of it
+    nb = _insert(nb, f"import base64\nfrom IPython.display import HTML, display\n"
+                     f"display(HTML(base64.b64decode({hidden!r}).decode()))")
     return _insert(_insert(nb, FAKE_HANDLER), FORGE_REPLIES)
 
 
