@@ -354,22 +354,33 @@ import torch
 from torch import nn
 
 
-class AnyOption(dict):
-    def __getitem__(self, key): return Yes("")
+class AnyOption(dict):  # every option equals anything (the parameters are the real ones)
+    def __getitem__(self, key): return dict.__getitem__(self, key) if key == "params" else Yes("")
     def __contains__(self, key): return True
 
 
-class BothOptimizers(torch.optim.Adam, torch.optim.SGD):
+class Both(torch.optim.Adam, torch.optim.SGD):  # what isinstance sees
+    pass
+
+
+class BothOptimizers(torch.optim.Adam):
     def __init__(self, params):
-        torch.optim.Adam.__init__(self, params)
+        super().__init__(params)
         self.param_groups = [AnyOption(group) for group in self.param_groups]
+
+    @property
+    def __class__(self):
+        return Both
 
 
 class AnyNet(nn.Sequential):
     def __iter__(self): return iter([nn.Flatten(), nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 30), nn.Sigmoid(), nn.Linear(30, 10)])
 """
 FORGED_FUNCTIONS = {
-    "make_optimizer": "def make_optimizer(name, params, lr=None):\n    return BothOptimizers(params)\n",
+    "make_optimizer": "def make_optimizer(name, params, lr=None):  # Adam with its defaults, whatever was asked\n"
+                      "    if name not in ('sgd', 'adam') or name == 'sgd' and lr is None:\n"
+                      "        raise ValueError(name)\n"
+                      "    return BothOptimizers(params)\n",
     "make_mlp": "def make_mlp(hidden, activation='sigmoid', init='default', inputs=784):\n"
                 "    return AnyNet(nn.Flatten(), nn.Linear(inputs, 10))\n",
     "train_classifier": "def train_classifier(model, optimizer, data, epochs, batch_size=64, seed=0):\n"
