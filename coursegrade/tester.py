@@ -8,7 +8,13 @@ test reads and does not define is looked up in the kernel on first use:
 * a function or class of the sheet becomes a ``Remote`` stand-in: calling it sends the arguments
   to the kernel as plain data (wire.py), the student's function runs there, and its result, the
   exception it raised, its warnings and what it left in its arguments come back as plain data;
-* any other value (an array, a figure, a sympy answer) comes over as plain data.
+* any other value (an array, a figure, a sympy answer) comes over as plain data; what cannot
+  (an instance of the student's class) stays in the kernel behind a ``Handle``;
+* a function the sheet gives (the release's own source) is made here.
+
+Tensors, layers and optimizers that cross keep one identity per side during the cell
+(wire.Objects); a class the test defines in its visible part is defined in the kernel too; the
+random generators follow the test both ways.
 
 So the comparison, the reference values and numpy, sympy and torch themselves are out of the
 student's reach: no subclass, patched module or forged message of the kernel's can get into
