@@ -297,6 +297,22 @@ ACTIVE_MARKERS = ("<script", "onerror=", "javascript:", "onload=", "onmouseover=
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
+def assert_nothing_active(course, sheet, student, honest):
+    """Neither the student's autograded notebook (the Formgrader's view) nor its feedback carries
+    an ACTIVE_MARKER (the feedback no more than the honest student's); what the notebook shows,
+    as lowercase JSON, for the caller's checks that the harmless content stayed."""
+    graded = nbformat.read(course / "autograde" / "autograded" / student / sheet / f"{sheet}.ipynb", 4)
+    shown = json.dumps([c.source for c in graded.cells if c.cell_type != "code"]
+                       + [c.outputs for c in graded.cells if c.cell_type == "code"] + [graded.metadata]).lower()
+    feedback = course / "autograde" / "feedback"
+    page = (feedback / student / sheet / f"{sheet}.html").read_text().lower()
+    plain = (feedback / honest / sheet / f"{sheet}.html").read_text().lower()
+    for marker in ACTIVE_MARKERS:
+        assert marker not in shown, f"the autograded notebook carries {marker}"
+        assert page.count(marker) == plain.count(marker), f"the feedback carries {marker}"
+    return shown
+
+
 def collect(course, submissions):
     for student, (data, _) in submissions.items():
         folder = course / "autograde" / "submitted" / student / SHEET

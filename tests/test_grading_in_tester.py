@@ -7,13 +7,12 @@ to the tester, the sheet's given helpers) earn no more than their honest code. N
 sandbox."""
 
 import html
-import json
 import re
 
 import nbformat
 import pytest
 import tester_attacks
-from grading_corpus import ACTIVE_MARKERS, HONEST, honest, make_course, shared_plain_scores
+from grading_corpus import HONEST, assert_nothing_active, honest, make_course, shared_plain_scores
 from nbtools import notebook
 
 from coursegrade import coordinator, remote, sandbox
@@ -119,16 +118,7 @@ def test_feedback_shows_no_hidden_test_or_reference_line(batch):
 
 def test_nothing_a_submission_shows_runs_in_the_teachers_browser(batch):
     sheet, course, _, _ = batch
-    graded = nbformat.read(course / "autograde" / "autograded" / "forged_kernel" / sheet / f"{sheet}.ipynb", 4)
-    shown = json.dumps([c.source for c in graded.cells if c.cell_type != "code"]
-                       + [c.outputs for c in graded.cells if c.cell_type == "code"] + [graded.metadata]).lower()
-    assert "a table" in shown  # the content came through, cleaned
-    feedback = course / "autograde" / "feedback"
-    page = (feedback / "forged_kernel" / sheet / f"{sheet}.html").read_text().lower()
-    honest = (feedback / "untouched" / sheet / f"{sheet}.html").read_text().lower()
-    for marker in ACTIVE_MARKERS:
-        assert marker not in shown, f"the autograded notebook carries {marker}"
-        assert page.count(marker) == honest.count(marker), f"the feedback carries {marker}"
+    assert "a table" in assert_nothing_active(course, sheet, "forged_kernel", "untouched")  # came through, cleaned
 
 
 def printed(result, sheet):
