@@ -146,21 +146,14 @@ async def _kernel_expression(client, expression, timeout, on_input=None, code=""
     return await _poll(client, msg_id, on_input, timeout)
 
 
-async def _lookup(client, name, timeout):
-    reply = await _kernel_expression(client, f"{KERNEL_NAME}.lookup(globals(), {name!r})", timeout)
-    answer = _expression_answer(reply)
-    return {"kind": "missing"} if answer is None else json.loads(answer)
-
-
-async def _cell_edge(client, message, timeout):
-    """A test cell's begin or end (serve.begin, serve.end): what the kernel answers, as data."""
-    request = json.dumps({k: v for k, v in message.items() if k in ("random", "names", "read")})
-    reply = await _kernel_expression(client, f"{KERNEL_NAME}.{message['op']}(globals(), {request!r})", timeout)
-    answer = _expression_answer(reply)
+async def _served(client, function, argument, timeout, default):
+    """What serve's ``function(globals(), argument)`` answers in the kernel (a lookup, a test
+    cell's begin or end), as data; ``default`` if the kernel gives no JSON."""
+    reply = await _kernel_expression(client, f"{KERNEL_NAME}.{function}(globals(), {argument!r})", timeout)
     try:
-        return json.loads(answer)
+        return json.loads(_expression_answer(reply))
     except (TypeError, ValueError):
-        return {}
+        return default
 
 
 async def _call(client, message, reader, writer, timeout):
@@ -214,39 +207,21 @@ async def _converse(client, reader, writer, deadline):
         if op == "done":
             return message
         if op == "lookup":
-            answer = await _lookup(client, str(message.get("name")), left)
+            answer = await _served(client, "lookup", str(message.get("name")), left, {"kind": "missing"})
         elif op in ("call", "attribute", "iterate", "define"):
             answer = await _call(client, message, reader, writer, left)
         elif op in ("begin", "end"):
-            answer = await _cell_edge(client, message, left)
+            edge = {k: v for k, v in message.items() if k in ("random", "names", "read")}
+            answer = await _served(client, op, json.dumps(edge), left, {})
         else:
             answer = {"fault": f"unknown request {op!r}"}
         await _write(writer, answer)
 
 
-def given_functions(release):
-    """{name: source} of the functions the sheet gives (top-level, undecorated defs in the
-    release's cells that are neither answers nor tests): the tester makes its own from this."""
-    functions = {}
-    for cell in release["cells"]:
-        flags = cell.get("metadata", {}).get("nbgrader", {})
-        source = "".join(cell.get("source", ""))
-        if cell.get("cell_type") != "code" or flags.get("solution") or flags.get("grade"):
-            continue
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and not node.decorator_list:
-                functions[node.name] = ast.get_source_segment(source, node)
-    return functions
-
-
 async def run_test(client, path, source, count, seconds, given=None):
     """Run one test cell in the tester; its verdict ({"status", "ename", "evalue", "traceback",
     "printed"}). A test that runs out of time fails with CellTimeoutError (the kernel is
-    interrupted, the tester's child is dropped). given: the sheet's functions (given_functions)."""
+    interrupted, the tester's child is dropped). given: the sheet's functions (spec.given_functions)."""
     reader, writer = await asyncio.open_unix_connection(path, limit=MESSAGE_BYTES)
     try:
         await _write(writer, {"op": "cell", "source": source, "count": count, "seconds": seconds, "given": given or {}})

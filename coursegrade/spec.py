@@ -63,8 +63,27 @@ def _imports(sources):
     return sorted(set(modules))
 
 
+def given_functions(release):
+    """{name: source} of the functions the sheet gives (top-level, undecorated defs in the
+    release's cells that are neither answers nor tests): the tester makes its own from this."""
+    functions = {}
+    for cell in release.cells:
+        flags = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or flags.get("solution") or flags.get("grade"):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list:
+                functions[node.name] = ast.get_source_segment(cell.source, node)
+    return functions
+
+
 def build(course, sheet, db_url, release_folder):
-    """The sheet spec: {"sheet", "hash", "notebooks": {name: {"release", "graded", "imports"}},
+    """The sheet spec: {"sheet", "hash", "notebooks": {name: {"release", "graded", "imports",
+    "mistakes", "given_functions"}},
     "files": {path: bytes}} (files: the release's other files, copied beside the notebook)."""
     course = Path(course)
     release_dir = course / release_folder / sheet
@@ -89,7 +108,8 @@ def build(course, sheet, db_url, release_folder):
             given = [c.source for c in release.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("solution")]
             tests = [g["source"] for g in graded.values() if g["grade"] and not g["solution"]]
             notebooks[notebook.name] = {"release": json.loads(nbformat.writes(release)), "graded": graded,
-                                        "imports": _imports(given + tests), "mistakes": diagnosis.load(sheet)}
+                                        "imports": _imports(given + tests), "mistakes": diagnosis.load(sheet),
+                                        "given_functions": given_functions(release)}
     for path in sorted(release_dir.rglob("*")):
         if path.is_file() and path.suffix != ".ipynb":
             files[path.relative_to(release_dir).as_posix()] = path.read_bytes()

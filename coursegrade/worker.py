@@ -342,10 +342,8 @@ async def _run_in_tester(client, cell, spec_nb, seconds):
     graded = spec_nb["graded"].get(cell.metadata["nbgrader"]["grade_id"], {})
     count = client.tester_count = max(getattr(client, "tester_count", 0), max(
         (c.get("execution_count") or 0 for c in client.nb.cells), default=0)) + 1
-    if "given" not in spec_nb:
-        spec_nb["given"] = remote.given_functions(spec_nb["release"])
     verdict = await remote.run_test(client, client.tester, graded.get("source", cell.source), count, seconds,
-                                    spec_nb["given"])
+                                    spec_nb["given_functions"])
     if isinstance(verdict.get("cpu"), float):
         client.timing["tester_cpu"] = client.timing.get("tester_cpu", 0.0) + verdict["cpu"]
     cell.execution_count = count

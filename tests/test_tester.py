@@ -47,7 +47,7 @@ def kernel(connection, namespace):
 
 def run(source, namespace, given=None):
     """The verdict of the test cell ``source`` on the student's ``namespace`` (given: the sheet's
-    functions, {name: source}, as remote.given_functions finds them in the release)."""
+    functions, {name: source}, as spec.given_functions finds them in the release)."""
     ours, theirs = socket.socketpair()
     verdict = {}
     worker = threading.Thread(target=lambda: verdict.update(kernel(theirs, namespace)))
