@@ -5,6 +5,7 @@ import html
 import re
 
 import nbformat
+import numpy as np
 import pytest
 from grading_corpus import SHEET, fill, make_course
 from mutation import _mutated_cells
@@ -126,3 +127,15 @@ def test_jupyterlab_names_the_mistake_under_a_failed_visible_test(tmp_path):
     graded = run_in_kernel(nb, folder, dict(env, NBGRADER_EXECUTION="validate"))
     assert set(graded) >= set(failed) and not any("known mistake" in text for text in graded.values()), (
         "while nbgrader runs the sheet, the student's kernel adds nothing")
+
+
+def test_single_precision_results_are_compared_at_their_own_precision():
+    """The same training run gives float32 weights 2e-6 apart on two processors: they agree, as
+    float32 arrays; a mistake's effect (1e-3) still differs, and float64 keeps its tight tolerance."""
+    from coursegrade import probe
+
+    weights = np.array([0.44179448, -0.01538657, 0.93536919], dtype=np.float32)
+    other_cpu = np.array([0.44179460, -0.01538654, 0.93536901], dtype=np.float32)
+    assert diagnosis.same(probe.encode(weights), probe.encode(other_cpu))
+    assert not diagnosis.same(probe.encode(weights), probe.encode(weights * np.float32(1.001)))
+    assert not diagnosis.same(probe.encode(weights.astype(float)), probe.encode(other_cpu.astype(float)))

@@ -229,7 +229,8 @@ def test_the_b_tests_written_in_values_are_autograds():
                   for t in node.targets if isinstance(t, ast.Name) and t.id in ("dx_expected", "dW_expected")}
         expected = x_t.grad.numpy() if "dx" in grade_id else W_t.grad.numpy()
         (written,) = values.values()
-        assert np.array_equal(np.array(written), expected), grade_id
+        # to the last digits: autograd's own rounding differs in the last bit between processors
+        assert np.allclose(np.array(written), expected, rtol=1e-12, atol=0), grade_id
 
 
 def test_finite_differences_do_not_pass_b1():
