@@ -84,7 +84,7 @@ def test_attacks_earn_what_their_honest_code_earns(batch):
         if student != "rule_switched_off":
             assert sum(scores(results[student]).values()) == pytest.approx(sum(scores(results[base]).values())), student
     found = next(line for line in printed(results["snoop"], sheet).splitlines() if line.startswith("found:"))
-    assert "frame snoop" in found and "BEGIN HIDDEN" not in found, found
+    assert "frame snoop" in found and "while a test called" in found and "BEGIN HIDDEN" not in found, found
     assert not [name for name in hidden_names(sheet) if f" {name}'" in found], found
 
 
