@@ -333,7 +333,7 @@ def grade(course_root, sheet, scheduler=None, workers=None, limits=None, force=F
     backup = backup_gradebook(course)
     if backup:
         log(f"gradebook backed up to {backup.relative_to(course.root)}")
-    sheet_spec.ensure_assignment(course.root, sheet, course.db_url)
+    sheet_spec.ensure_assignment(course.root, sheet, course.db_url, course.config)
     try:
         spec = sheet_spec.build(course.root, sheet, course.db_url, course.coursedir.release_directory)
     except FileNotFoundError as error:

@@ -11,7 +11,6 @@ import ast
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,9 +26,10 @@ if BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = BIN + os.pathsep + os.environ.get("PATH", "")
 
 
-def ensure_assignment(course, sheet, db_url):
-    """Make sure the gradebook knows the sheet (nbgrader's own generate_assignment stores its
-    cells; its release goes to a temporary folder so that notebooks/ is not touched)."""
+def ensure_assignment(course, sheet, db_url, config):
+    """Make sure the gradebook knows the sheet: nbgrader's own generate_assignment (run here,
+    through its Python API, with the course's ``config``) stores its cells; its release goes to
+    a temporary folder so that notebooks/ is not touched."""
     with Gradebook(db_url) as gb:
         try:
             gb.find_assignment(sheet)
@@ -37,15 +37,15 @@ def ensure_assignment(course, sheet, db_url):
                 return
         except MissingEntry:
             pass
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
     with tempfile.TemporaryDirectory() as release:
-        env = dict(os.environ)
-        env.pop("NBGRADER_EXECUTION", None)
-        done = subprocess.run(
-            [str(Path(BIN) / "nbgrader"), "generate_assignment", sheet, "--force",
-             f"--CourseDirectory.release_directory={release}"],
-            cwd=course, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"nbgrader generate_assignment {sheet} failed:\n{done.stdout}\n{done.stderr}")
+        coursedir = CourseDirectory(config=config)
+        coursedir.root, coursedir.release_directory = str(course), release
+        done = NbGraderAPI(coursedir=coursedir, config=config).generate_assignment(sheet, force=True, create=True)
+        if not done.get("success"):
+            raise RuntimeError(f"nbgrader generate_assignment {sheet} failed:\n{done.get('log', '')}\n{done.get('error', '')}")
 
 
 def _imports(sources):
