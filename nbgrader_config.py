@@ -45,6 +45,7 @@ c.FileNameCollectorPlugin.named_regexp = r".*[/\\](?P<student_id>[^/\\_]+)_(?P<f
 
 # Feedback never shows hidden tests or reference code (coursegrade.feedback; also for a plain
 # `nbgrader generate_feedback`). Grade a class with `make grade SHEET=<sheet>` (see README).
+c.GenerateFeedback.exporter_class = "coursegrade.feedback.FeedbackExporter"  # nbconvert's, faster
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

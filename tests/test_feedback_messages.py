@@ -44,3 +44,24 @@ def test_a_none_used_as_a_number_says_what_was_expected():
     text = feedback_text(cell)
     assert "is None where a number or an array was expected" in text and "`return`" in text, text
     assert "assert x == 2" in text, "the failing line is shown too"
+
+
+def test_the_feedback_exporter_writes_what_nbconvert_writes():
+    """FeedbackExporter skips nbconvert's accessibility pass where it can change nothing: a page
+    with an image (or the lab template's cells) is nbconvert's byte for byte; one without is the
+    page that pass would have re-serialised (nbconvert's is exactly its re-serialisation)."""
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A title\n\nSome *text*, & and <b>bold</b>"),
+        nbformat.v4.new_code_cell("ok = 1 < 2\nprint(ok)", outputs=[nbformat.v4.new_output("stream", text="True\n")])])
+    image = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})
+    for template in ("classic", "lab"):
+        ours, _ = feedback.FeedbackExporter(template_name=template).from_notebook_node(nb)
+        theirs, _ = HTMLExporter(template_name=template).from_notebook_node(nb)
+        assert str(BeautifulSoup(ours, features="html.parser")) == theirs, template
+        with_image = nbformat.v4.new_notebook(cells=[*nb.cells, nbformat.v4.new_code_cell("", outputs=[image])])
+        ours, _ = feedback.FeedbackExporter(template_name=template).from_notebook_node(with_image)
+        theirs, _ = HTMLExporter(template_name=template).from_notebook_node(with_image)
+        assert ours == theirs and 'alt="No description' in ours, template
