@@ -183,7 +183,7 @@ def grade_variants(sheet, variants, probes=None, probed=None):
     """``grade_in_process`` for the unchanged solution and for each of ``variants`` (mutants or
     alternatives): (baseline results, [results of each variant]), the same numbers, faster.
     With ``probes`` the graded functions' behaviour on them is recorded too: all of them for the
-    solution, and for variant i those named in ``probed[i]`` (default: all).
+    solution, and for variant i those named in ``probed[i]`` (default, or None: all).
 
     The cells before a variant's first changed cell are the solution's own, so they run once:
     the solution runs cell by cell, and where a variant changes the next cell the process forks;
@@ -210,7 +210,7 @@ def grade_variants(sheet, variants, probes=None, probed=None):
     with _grading_run(path), _one_torch_thread(), _solution_run_once(plain, path):
         for index, (cell, source) in enumerate(plain):
             for number, rest in where.get(index, ()):
-                asked = probes if probed is None or probes is None else \
+                asked = probes if probed is None or probes is None or probed[number] is None else \
                     {name: calls for name, calls in probes.items() if name in probed[number]}
                 results[number] = {**baseline, **_in_child(rest, namespace, path, asked)}
             _run_cell(cell, source, namespace, baseline, path)
@@ -331,16 +331,36 @@ def failures(results):
     return {name for name, passed in results.items() if name != BEHAVIOUR and not passed}
 
 
-def check_mutants(sheet, mutants):
+_SHARED = {}  # (sheet, mutants, rounds): their runs, for the other test of the same mutation list
+
+
+def _mutants_and_rounds(sheet, mutants, alternatives):
+    """(baseline, results of each mutant, results of each round of the alternatives): one
+    grade_variants run for both tests of a mutation list (check_mutants, check_alternatives),
+    so the solution runs once before the variants fork, not once for each test."""
+    import catalogue
+
+    together = rounds(alternatives)
+    key = (sheet, tuple(mutants), tuple(together))
+    if key not in _SHARED:
+        probes = diagnosis.probes(diagnosis.load(sheet))
+        probed = catalogue.probed(sheet, mutants) + [None] * len(together)
+        baseline, graded = grade_variants(sheet, [*mutants, *together], probes, probed)
+        _SHARED[key] = baseline, graded[:len(mutants)], graded[len(mutants):]
+    return _SHARED[key]
+
+
+def check_mutants(sheet, mutants, alternatives=()):
     """Assert the two rules of the module docstring for every mutant, and that every answer
-    cell of the sheet has mutants; report all offenders at once."""
+    cell of the sheet has mutants; report all offenders at once. With the sheet's
+    ``alternatives`` their rounds run along (for check_alternatives with the same lists)."""
     import catalogue  # the mistake catalogue is checked on the same runs (it imports this module)
 
     missing = answer_cells(sheet) - covered_cells(mutants)
     assert not missing, f"no mutants for the answer cells {sorted(missing)}"
     stored = diagnosis.load(sheet)
     assert stored, f"sheet {sheet} has no mistake catalogue: run `.venv/bin/python tests/catalogue.py {sheet}`"
-    baseline, graded = grade_variants(sheet, mutants, diagnosis.probes(stored), catalogue.probed(sheet, mutants))
+    baseline, graded, _ = _mutants_and_rounds(sheet, mutants, alternatives)
     problems = catalogue.problems(sheet, mutants, stored, baseline, graded)
     baseline = failures(baseline)
     assert not baseline, f"the solution of {sheet} itself fails {sorted(baseline)}"
@@ -354,13 +374,15 @@ def check_mutants(sheet, mutants):
     assert not problems, "\n".join(problems)
 
 
-def check_alternatives(sheet, alternatives):
+def check_alternatives(sheet, alternatives, mutants=None):
     """Assert that every correct alternative passes every test cell of the sheet and looks like
-    no known mistake (run in rounds: the module docstring)."""
+    no known mistake (run in rounds: the module docstring). With the sheet's ``mutants`` the
+    rounds run along with them (shared with check_mutants for the same lists)."""
     import catalogue
 
     stored = diagnosis.load(sheet)
-    graded = _graded_in_rounds(sheet, alternatives, stored)
+    together = None if mutants is None else _mutants_and_rounds(sheet, mutants, alternatives)[2]
+    graded = _graded_in_rounds(sheet, alternatives, stored, together)
     problems = catalogue.diagnosed(stored, alternatives, graded)
     for alternative, results in zip(alternatives, graded):
         failed = failures(results)
@@ -369,14 +391,16 @@ def check_alternatives(sheet, alternatives):
     assert not problems, "\n".join(problems)
 
 
-def _graded_in_rounds(sheet, alternatives, stored):
+def _graded_in_rounds(sheet, alternatives, stored, of_rounds=None):
     """Each alternative's results, as grade_variants gives them: its round's where the round
-    passed every test cell and looks like no known mistake, else those of its own run."""
+    passed every test cell and looks like no known mistake, else those of its own run.
+    ``of_rounds``: the rounds' results where they have run already."""
     import catalogue
 
     probes, together = diagnosis.probes(stored), rounds(alternatives)
+    of_rounds = grade_variants(sheet, together, probes)[1] if of_rounds is None else of_rounds
     graded = {}
-    for group, results in zip(together, grade_variants(sheet, together, probes)[1]):
+    for group, results in zip(together, of_rounds):
         if not failures(results) and not catalogue.diagnosed(stored, [group], [results]):
             graded.update((alternative, results) for alternative in group.alternatives)
     alone = [alternative for alternative in alternatives if alternative not in graded]

@@ -381,8 +381,8 @@ ALTERNATIVES = [
 
 
 def test_every_mistake_loses_points_in_its_own_task_only():
-    check_mutants(SHEET, MUTANTS)
+    check_mutants(SHEET, MUTANTS, ALTERNATIVES)  # their rounds run along, for the next test
 
 
 def test_every_correct_alternative_earns_every_point():
-    check_alternatives(SHEET, ALTERNATIVES)
+    check_alternatives(SHEET, ALTERNATIVES, MUTANTS)

@@ -100,7 +100,7 @@ def test_a_wrong_alternative_in_a_round_is_reported_by_name(sheet, runs):
 
 
 def test_rounds_report_what_running_each_alone_reports(sheet, monkeypatch):
-    def alone(sheet, alternatives, stored):  # check_alternatives without rounds
+    def alone(sheet, alternatives, stored, of_rounds):  # check_alternatives without rounds
         return grade_variants(sheet, alternatives, diagnosis.probes(stored))[1]
 
     monkeypatch.setattr(mutation, "_graded_in_rounds", alone)
