@@ -334,7 +334,7 @@ def failures(results):
 _SHARED = {}  # (sheet, mutants, rounds): their runs, for the other test of the same mutation list
 
 
-def _mutants_and_rounds(sheet, mutants, alternatives):
+def _mutants_and_rounds(sheet, stored, mutants, alternatives):
     """(baseline, results of each mutant, results of each round of the alternatives): one
     grade_variants run for both tests of a mutation list (check_mutants, check_alternatives),
     so the solution runs once before the variants fork, not once for each test."""
@@ -343,9 +343,8 @@ def _mutants_and_rounds(sheet, mutants, alternatives):
     together = rounds(alternatives)
     key = (sheet, tuple(mutants), tuple(together))
     if key not in _SHARED:
-        probes = diagnosis.probes(diagnosis.load(sheet))
         probed = catalogue.probed(sheet, mutants) + [None] * len(together)
-        baseline, graded = grade_variants(sheet, [*mutants, *together], probes, probed)
+        baseline, graded = grade_variants(sheet, [*mutants, *together], diagnosis.probes(stored), probed)
         _SHARED[key] = baseline, graded[:len(mutants)], graded[len(mutants):]
     return _SHARED[key]
 
@@ -360,7 +359,7 @@ def check_mutants(sheet, mutants, alternatives=()):
     assert not missing, f"no mutants for the answer cells {sorted(missing)}"
     stored = diagnosis.load(sheet)
     assert stored, f"sheet {sheet} has no mistake catalogue: run `.venv/bin/python tests/catalogue.py {sheet}`"
-    baseline, graded, _ = _mutants_and_rounds(sheet, mutants, alternatives)
+    baseline, graded, _ = _mutants_and_rounds(sheet, stored, mutants, alternatives)
     problems = catalogue.problems(sheet, mutants, stored, baseline, graded)
     baseline = failures(baseline)
     assert not baseline, f"the solution of {sheet} itself fails {sorted(baseline)}"
@@ -381,7 +380,7 @@ def check_alternatives(sheet, alternatives, mutants=None):
     import catalogue
 
     stored = diagnosis.load(sheet)
-    together = None if mutants is None else _mutants_and_rounds(sheet, mutants, alternatives)[2]
+    together = None if mutants is None else _mutants_and_rounds(sheet, stored, mutants, alternatives)[2]
     graded = _graded_in_rounds(sheet, alternatives, stored, together)
     problems = catalogue.diagnosed(stored, alternatives, graded)
     for alternative, results in zip(alternatives, graded):

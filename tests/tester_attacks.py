@@ -79,6 +79,11 @@ _real_import = builtins.__import__
 builtins.AssertionError = type("AssertionError", (Exception,), {})
 """
 
+# True while a test calls the student's function (not while the student's own cells run): the
+# grader's call handler is on the stack (frames only, no source lines read)
+CALLED_BY_A_TEST = ("__import__('builtins').any(f.frame.f_globals.get('__name__') == 'coursegrade_serve' "
+                    "for f in __import__('inspect').stack(0))")
+
 # Looks everywhere in the kernel for the hidden tests and their references while a test calls
 # the student's function (each such call; the student's own calls in the experiments are
 # skipped, as no test runs then) and once more at the end, and prints what it found.
@@ -92,15 +97,8 @@ def in_a_cell(code):  # code written in the notebook (the student's cells, or te
     return re.search(r"ipykernel_\\d+/", code.co_filename) is not None
 
 
-def called_by_a_test():  # the grader's call handler is on the stack
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__") != "coursegrade_serve":
-        frame = frame.f_back
-    return frame is not None
-
-
 def snoop(at_the_end=False):
-    if not (at_the_end or called_by_a_test()):  # the student's own calls: no test is running
+    if not (at_the_end or """ + CALLED_BY_A_TEST + """):  # the student's own calls: no test is running
         return
     snooped.add("at the end" if at_the_end else "while a test called")
     for frame in inspect.stack(0):
@@ -182,10 +180,6 @@ def forged_callbacks(nb):
              "    try:\n        builtins.input(question)\n    except Exception:\n        pass")
     return _wrap(nb, "gradient_descent", forge)
 
-
-# True while a test calls the student's function (not while the student's own cells run)
-CALLED_BY_A_TEST = ("__import__('builtins').any(f.frame.f_globals.get('__name__') == 'coursegrade_serve' "
-                    "for f in __import__('inspect').stack())")
 
 
 def crash_in_call(nb):
