@@ -196,8 +196,7 @@ def drawn_figures(request):
 
     for name, fig in figures:
         FigureCanvasAgg(fig)  # a closed figure has lost its canvas
-        fig.canvas.draw()
-        fig.savefig(folder / f"{name}.png", bbox_inches="tight")
+        fig.savefig(folder / f"{name}.png", bbox_inches="tight")  # draws the figure (as Jupyter shows it)
         fig.canvas.draw()  # savefig with a tight box lays out again; measure the plain drawing
     return sheet, figures
 

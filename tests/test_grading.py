@@ -135,7 +135,7 @@ def test_the_sandbox_alone_changes_nothing(batch, tmp_path):
                      if c.cell_type == "code" for o in c.outputs)
     assert "read 0 files outside" in output and "an attack succeeded" not in output and "no network" in output
     assert checksums(course, skip=("summary", "coursegrade")) == everything
-    assert "sleep 30" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "echo owned" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
 
 
 def test_feedback_shows_no_hidden_test_or_reference_line(batch):

@@ -80,15 +80,15 @@ builtins.AssertionError = type("AssertionError", (Exception,), {})
 """
 
 # True while a test calls the student's function (not while the student's own cells run): the
-# grader's call handler is on the stack (frames only, no source lines read)
-CALLED_BY_A_TEST = ("__import__('builtins').any(f.frame.f_globals.get('__name__') == 'coursegrade_serve' "
-                    "for f in __import__('inspect').stack(0))")
+# grader's call handler is on the stack (a walk over the frames; nothing else is read)
+CALLED_BY_A_TEST = ("__import__('builtins').any(f.f_globals.get('__name__') == 'coursegrade_serve' "
+                    "for f, _ in __import__('traceback').walk_stack(__import__('sys')._getframe()))")
 
 # Looks everywhere in the kernel for the hidden tests and their references while a test calls
-# the student's function (each such call; the student's own calls in the experiments are
-# skipped, as no test runs then) and once more at the end, and prints what it found.
+# the student's function (the student's own calls in the experiments are skipped, as no test
+# runs then) and once more at the end, and prints what it found.
 SNOOP = """
-import gc, inspect, linecache, re, sys
+import gc, linecache, re, sys, traceback, types
 snooped = set()
 IPYTHON_NAMES = re.compile(r"_(i+|\\d+|i\\d+|oh|ih|dh|)$")
 
@@ -101,13 +101,12 @@ def snoop(at_the_end=False):
     if not (at_the_end or """ + CALLED_BY_A_TEST + """):  # the student's own calls: no test is running
         return
     snooped.add("at the end" if at_the_end else "while a test called")
-    for frame in inspect.stack(0):
-        if in_a_cell(frame.frame.f_code):
-            snooped.add(f"frame {frame.function}")
+    frames = [frame for frame, _ in traceback.walk_stack(sys._getframe())]
+    snooped.update(f"frame {frame.f_code.co_name}" for frame in frames if in_a_cell(frame.f_code))
     snooped.update(f"global {name}" for name in globals() if name.startswith("_") and not name.startswith("__")
                  and not IPYTHON_NAMES.match(name))
     snooped.update(f"function {thing.__name__}" for thing in gc.get_objects()
-                 if inspect.isfunction(thing) and in_a_cell(thing.__code__) and thing.__name__.startswith("_"))
+                 if type(thing) is types.FunctionType and in_a_cell(thing.__code__) and thing.__name__.startswith("_"))
     for name in list(linecache.cache):
         snooped.update(f"line {line.strip()}" for line in linecache.getlines(name) if "BEGIN " + "HIDDEN" in line)
     snooped.update(f"history {entry[:60]}" for entry in globals().get("In", []) if "BEGIN " + "HIDDEN" in entry)
