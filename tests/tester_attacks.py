@@ -180,7 +180,6 @@ def forged_callbacks(nb):
     return _wrap(nb, "gradient_descent", forge)
 
 
-
 def crash_in_call(nb):
     """The kernel dies while a test calls the student's function: the tests before it count, the
     rest are not run, nothing waits for a dead kernel."""
