@@ -79,8 +79,9 @@ def test_hostile_and_broken_submissions_earn_what_their_honest_code_earns(batch)
     assert total(results["complete"]) > total(results["half"]) > total(results["untouched"]) == 0
     for student, (_, base) in submissions.items():
         if base is not None:
+            honest_cells = results[base]["notebooks"][SHEET]["cells"]
             lost = {gid: c["verdict"] for gid, c in results[student]["notebooks"][SHEET]["cells"].items()
-                    if c["score"] != results[base]["notebooks"][SHEET]["cells"][gid]["score"]}
+                    if c["score"] != honest_cells.get(gid, {}).get("score")}
             assert total(results[student]) == pytest.approx(total(results[base])), (
                 f"{student} (built on {base}): cells scored differently {lost}; reasons {results[student]['reasons']}")
     for student in ("hostile_numpy", "hostile_transformer"):
