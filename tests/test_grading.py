@@ -17,6 +17,7 @@ from grading_corpus import (
     collect,
     corpus,
     make_course,
+    scored_differently,
     shared_plain_scores,
 )
 from nbgrader.api import Gradebook
@@ -79,11 +80,8 @@ def test_hostile_and_broken_submissions_earn_what_their_honest_code_earns(batch)
     assert total(results["complete"]) > total(results["half"]) > total(results["untouched"]) == 0
     for student, (_, base) in submissions.items():
         if base is not None:
-            honest_cells = results[base]["notebooks"][SHEET]["cells"]
-            lost = {gid: c["verdict"] for gid, c in results[student]["notebooks"][SHEET]["cells"].items()
-                    if c["score"] != honest_cells.get(gid, {}).get("score")}
-            assert total(results[student]) == pytest.approx(total(results[base])), (
-                f"{student} (built on {base}): cells scored differently {lost}; reasons {results[student]['reasons']}")
+            assert total(results[student]) == pytest.approx(total(results[base])), scored_differently(
+                student, results, base)
     for student in ("hostile_numpy", "hostile_transformer"):
         assert results[student]["flags"], f"{student} was not flagged"
     assert any("JSON" in r for r in results["broken_json"]["reasons"]) and total(results["broken_json"]) == 0

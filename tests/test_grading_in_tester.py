@@ -12,7 +12,14 @@ import re
 import nbformat
 import pytest
 import tester_attacks
-from grading_corpus import HONEST, assert_nothing_active, honest, make_course, shared_plain_scores
+from grading_corpus import (
+    HONEST,
+    assert_nothing_active,
+    honest,
+    make_course,
+    scored_differently,
+    shared_plain_scores,
+)
 from nbtools import notebook
 
 from coursegrade import coordinator, remote, sandbox
@@ -82,10 +89,8 @@ def test_attacks_earn_what_their_honest_code_earns(batch):
     sheet, _, made, results = batch
     for student, (_, base) in made.items():
         if student != "rule_switched_off":
-            got, honest_scores = scores(results[student]), scores(results[base])
-            lost = {gid: score for gid, score in got.items() if score != honest_scores.get(gid)}
-            assert sum(got.values()) == pytest.approx(sum(honest_scores.values())), (
-                f"{student} (built on {base}): cells scored differently {lost}; reasons {results[student]['reasons']}")
+            assert sum(scores(results[student]).values()) == pytest.approx(sum(scores(results[base]).values())), (
+                scored_differently(student, results, base))
     found = next(line for line in printed(results["snoop"], sheet).splitlines() if line.startswith("found:"))
     assert "frame snoop" in found and "while a test called" in found and "BEGIN HIDDEN" not in found, found
     assert not [name for name in hidden_names(sheet) if f" {name}'" in found], found
