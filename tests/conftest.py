@@ -6,14 +6,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # `make test` runs the files in parallel (pytest-xdist, --dist loadfile: each file whole on one
-# worker, in the order collected). The slowest files go first, so that no worker is left with a
-# long one at the end while the others idle; the rest keep their order.
+# worker, in the order collected; a worker gets the next file when it is almost done with its
+# own). The slowest files go first, so that no worker is left with a long one at the end while
+# the others idle; the rest keep their order.
 SLOWEST_FIRST = (
     "test_browser.py",
     "test_course.py",
-    "test_grading_in_tester.py",  # after test_course.py, whose graded course gives it plain nbgrader's scores
     "test_mutants_sheet04.py",
     "test_mutants_sheet05.py",
+    # Fifth: with up to three workers it starts after test_course.py, whose graded course gives
+    # it plain nbgrader's scores (started beside it, it would grade those notebooks once more).
+    "test_grading_in_tester.py",
     "test_grading.py",
     "test_mutants_sheet02.py",
     "test_hub.py",
