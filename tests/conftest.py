@@ -14,8 +14,9 @@ SLOWEST_FIRST = (
     "test_course.py",
     "test_mutants_sheet04.py",
     "test_mutants_sheet05.py",
-    # Fifth: with up to three workers it starts after test_course.py, whose graded course gives
-    # it plain nbgrader's scores (started beside it, it would grade those notebooks once more).
+    # Fifth: with up to three workers (-n auto on three cores) it starts after test_course.py,
+    # whose graded course gives it plain nbgrader's scores (started beside it, it would grade
+    # those notebooks once more).
     "test_grading_in_tester.py",
     "test_grading.py",
     "test_mutants_sheet02.py",
