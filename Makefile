@@ -34,8 +34,8 @@ lab: $(VENV)/.installed
 # one worker, so each notebook runs once per file); the 15 slowest tests are listed at the end.
 # The workers already use every core, so each computes on one thread (no oversubscribed, spinning
 # BLAS or OpenMP threads). A worker more than cores filled the moments a worker waits for a server
-# (on 2 cores: idle 4.5 % of a run -> 0.4 %), but every computation took 10-20 % more CPU time,
-# so it was not faster.
+# (on 2 cores: idle 4.5 % of a run -> 0.4 %), but the same computations then took 8-20 % more CPU
+# time, so it was not faster (README, "Quick start").
 TEST_OPTIONS ?= -n auto --dist loadfile --no-loadscope-reorder --durations=15
 TEST_THREADS ?= 1
 
