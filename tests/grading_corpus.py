@@ -313,15 +313,22 @@ def assert_nothing_active(course, sheet, student, honest):
     return shown
 
 
+def graded_cells(result):
+    """{grade id: graded cell} of a submission's grading result, over all its notebooks."""
+    return {gid: cell for nb in result["notebooks"].values() for gid, cell in nb["cells"].items()}
+
+
+def total(result):
+    """The points a submission's grading result earned, over all its notebooks."""
+    return sum(c["score"] for nb in result["notebooks"].values() for c in nb["cells"].values())
+
+
 def scored_differently(student, results, base):
     """The failure message for a submission whose score is not its honest base's: the test cells
     scored differently (score, verdict, the base's score) and the grader's reasons."""
-    def cells(result):
-        return {gid: cell for nb in result["notebooks"].values() for gid, cell in nb["cells"].items()}
-
-    honest_cells = cells(results[base])
+    honest_cells = graded_cells(results[base])
     differing = {gid: (cell["score"], cell["verdict"], honest_cells.get(gid, {}).get("score"))
-                 for gid, cell in cells(results[student]).items()
+                 for gid, cell in graded_cells(results[student]).items()
                  if cell["score"] != honest_cells.get(gid, {}).get("score")}
     return (f"{student} (built on {base}): cells scored differently (score, verdict, honest score) "
             f"{differing}; reasons {results[student]['reasons']}")

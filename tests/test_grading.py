@@ -19,6 +19,7 @@ from grading_corpus import (
     make_course,
     scored_differently,
     shared_plain_scores,
+    total,
 )
 from nbgrader.api import Gradebook
 from nbtools import notebook
@@ -54,10 +55,6 @@ def batch(tmp_path_factory):
     submitted_before = checksums(course / "autograde" / "submitted")
     outcome = coordinator.grade(course, SHEET, workers=2, limits=LIMITS, progress=False, log=lambda *a: None)
     return course, submissions, outcome, before, submitted_before
-
-
-def total(result):
-    return sum(c["score"] for nb in result["notebooks"].values() for c in nb["cells"].values())
 
 
 def test_every_submission_is_graded_and_the_batch_never_aborts(batch):

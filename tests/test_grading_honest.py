@@ -9,7 +9,15 @@ import subprocess
 
 import nbformat
 import pytest
-from grading_corpus import HONEST, SHEET, fill, honest_course, make_course, shared_plain_scores
+from grading_corpus import (
+    HONEST,
+    SHEET,
+    fill,
+    honest_course,
+    make_course,
+    shared_plain_scores,
+    total,
+)
 from nbgrader.api import Gradebook
 from nbtools import BIN, notebook
 
@@ -22,10 +30,6 @@ NOT_SANDBOXED = "NOT SANDBOXED: bubblewrap is not available, the student's code 
 @pytest.fixture(scope="module")
 def plain_scores(tmp_path_factory):
     return shared_plain_scores(tmp_path_factory)
-
-
-def total(result):
-    return sum(c["score"] for nb in result["notebooks"].values() for c in nb["cells"].values())
 
 
 def test_without_bubblewrap_honest_work_is_graded_right_with_a_warning_and_a_flag(plain_scores, tmp_path):

@@ -15,6 +15,7 @@ import tester_attacks
 from grading_corpus import (
     HONEST,
     assert_nothing_active,
+    graded_cells,
     honest,
     make_course,
     scored_differently,
@@ -59,7 +60,7 @@ def batch(request, tmp_path_factory):
 
 
 def scores(result):
-    return {g: c["score"] for nb in result["notebooks"].values() for g, c in nb["cells"].items()}
+    return {g: c["score"] for g, c in graded_cells(result).items()}
 
 
 def test_the_sheet_runs_its_tests_in_the_tester(batch):
