@@ -41,6 +41,14 @@ def scores(course):
     return {s: {g: c["score"] for g, c in json.loads((folder / f"{s}.json").read_text())["cells"].items()} for s in STUDENTS}
 
 
+def address_in(scheduler_file):
+    """The address in the scheduler's file, or None: the file can exist, still empty, for a moment."""
+    try:
+        return json.loads(scheduler_file.read_text())["address"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return None
+
+
 def wait_for(condition, seconds, what):
     deadline = time.monotonic() + seconds
     while not condition():
@@ -93,8 +101,8 @@ def test_a_dask_cluster_survives_a_killed_worker(sequential, tmp_path):
          "--scheduler-file", str(scheduler_file)], env=env, cwd=tmp, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        wait_for(scheduler_file.exists, 120, "the scheduler")
-        address = json.loads(scheduler_file.read_text())["address"]
+        wait_for(lambda: address_in(scheduler_file), 120, "the scheduler")
+        address = address_in(scheduler_file)
         for _ in range(2):
             processes.append(subprocess.Popen(
                 [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",

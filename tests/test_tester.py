@@ -50,12 +50,13 @@ def run(source, namespace, given=None):
     functions, {name: source}, as spec.given_functions finds them in the release)."""
     ours, theirs = socket.socketpair()
     verdict = {}
-    worker = threading.Thread(target=lambda: verdict.update(kernel(theirs, namespace)))
-    worker.start()
-    link = tester.Link(ours.makefile("rwb"), wire)
-    done = tester.run_cell(link, source, 7, given)
-    link.send(done)
-    worker.join(10)
+    with ours, theirs:
+        worker = threading.Thread(target=lambda: verdict.update(kernel(theirs, namespace)))
+        worker.start()
+        link = tester.Link(ours.makefile("rwb"), wire)
+        done = tester.run_cell(link, source, 7, given)
+        link.send(done)
+        worker.join(10)
     assert verdict == done
     return done
 
