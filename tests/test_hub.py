@@ -378,3 +378,30 @@ def test_students_cannot_reach_other_work_or_the_course(hub, round_trip):
     assert api["own home"] == 200, "the contents API check itself does not work"
     leaks = {what: status for what, status in api.items() if what != "own home" and status == 200}
     assert not leaks, f"a student's session reached: {leaks}"
+
+
+def test_a_python_in_a_closed_folder_is_shown_to_users_and_nothing_beside_it(hub):
+    """hub/as_user.py, as the hub's spawner uses it, where the course's Python lies in a folder
+    other users cannot enter (a pyenv Python under /root, say): the user runs it, and sees
+    nothing else in that folder. The suite's own environment may lie in open folders (the
+    system's Python), so the test makes one in a closed folder."""
+    closed = Path(tempfile.mkdtemp(prefix="dlcourse-closed-"))  # mode 0700: closed to other users
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(closed / "env")], check=True)
+        (closed / "secret.txt").write_text("the teacher's")
+        python = str(closed / "env" / "bin" / "python")
+        probe = ("import json, os, sys\nout = {'prefix': sys.prefix, 'listed': os.listdir(sys.argv[1])}\n"
+                 "try:\n    open(os.path.join(sys.argv[1], 'secret.txt')).read()\n    out['secret'] = 'read'\n"
+                 "except OSError as error:\n    out['secret'] = type(error).__name__\nprint(json.dumps(out))\n")
+        shim = hub["state"] / "closed-python-shim"
+        done = subprocess.run([python, str(HUB / "as_user.py"), STUDENTS[1], str(shim), "--", python, "-c", probe,
+                               str(closed)], capture_output=True, text=True)
+        assert done.returncode == 0, f"the user could not run the Python in a closed folder:\n{done.stderr}"
+        seen = json.loads(done.stdout)
+        assert seen == {"prefix": str(closed / "env"), "listed": ["env"], "secret": "FileNotFoundError"}, seen
+        without = subprocess.run([sys.executable, "-c", "import os, sys; os.setuid(int(sys.argv[1])); "
+                                  "os.execv(sys.argv[2], sys.argv[2:])", str(pwd.getpwnam(STUDENTS[1]).pw_uid),
+                                  python, "-c", "pass"], capture_output=True, text=True)
+        assert without.returncode != 0 and "Permission denied" in without.stderr, "the folder is not closed"
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)
