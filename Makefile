@@ -43,7 +43,7 @@ lab: $(VENV)/.installed
 # The workers already use every core, so each computes on one thread (no oversubscribed, spinning
 # BLAS or OpenMP threads). A worker more than cores filled the moments a worker waits for a server
 # (on 2 cores: idle 4.5 % of a run -> 0.4 %), but the same computations then took 8-20 % more CPU
-# time, so it was not faster (README, "Quick start").
+# time, so it was not faster (README, "Where the time goes").
 TEST_OPTIONS ?= -n auto --dist loadfile --no-loadscope-reorder --durations=15
 TEST_THREADS ?= 1
 
