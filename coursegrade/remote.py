@@ -85,6 +85,7 @@ def _stop(process, pid, folder):
     if os.getpid() == pid:
         process.kill()
         process.wait()
+        process.stdout.close()
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
