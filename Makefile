@@ -7,13 +7,15 @@
 
 # The Python that makes .venv: the system's own Python 3.11 where it has one with venv
 # (/usr/bin/python3.11 on Debian 12; distributions build it with profile-guided and link-time
-# optimisation), else the first python3.11 on PATH, else python3; `make PYTHON=...` names another.
+# optimisation), else the first python3.11 on PATH with venv, else python3.11 or python3;
+# `make PYTHON=...` names another.
 # pyenv builds Python without those optimisations unless told to
 # (PYTHON_CONFIGURE_OPTS="--enable-optimizations --with-lto"): on the course machine the same
 # work took 10-17 % less CPU time with Debian's build than with pyenv's default one (importing
 # torch, a kernel's imports, `nbgrader validate`, a mutation list; BLAS-bound work alike).
-PYTHON ?= $(shell for p in /usr/bin/python3.11 python3.11 python3; do \
-	"$$p" -c "import ensurepip" 2>/dev/null && command -v "$$p" && break; done)
+# Where no python3.11 has venv, the first python3.11 found makes venv say which package is missing.
+PYTHON ?= $(shell for p in /usr/bin/python3.11 python3.11; do \
+	"$$p" -c "import ensurepip" 2>/dev/null && command -v "$$p" && exit; done; command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # nbgrader calls helper programs (alembic) by name, so the environment's bin/ goes first.
