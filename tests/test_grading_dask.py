@@ -50,11 +50,13 @@ def address_in(scheduler_file):
 
 
 def wait_for(condition, seconds, what):
+    """condition()'s first true value, asked every 0.2 s for at most seconds."""
     deadline = time.monotonic() + seconds
-    while not condition():
+    while not (value := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
+    return value
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +103,7 @@ def test_a_dask_cluster_survives_a_killed_worker(sequential, tmp_path):
          "--scheduler-file", str(scheduler_file)], env=env, cwd=tmp, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        wait_for(lambda: address_in(scheduler_file), 120, "the scheduler")
-        address = address_in(scheduler_file)
+        address = wait_for(lambda: address_in(scheduler_file), 120, "the scheduler")
         for _ in range(2):
             processes.append(subprocess.Popen(
                 [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
