@@ -47,3 +47,15 @@ def solution(request):
     from nbtools import notebook, notebook_namespace
 
     return notebook_namespace(notebook(request.module.SHEET), grading=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_kernels(tmp_path_factory):
+    """Kernels started by the kernel spec "python3" fork from a warm process (warm_kernels.py)."""
+    import warm_kernels
+
+    process = warm_kernels.start(tmp_path_factory.mktemp("warm_kernels"))
+    yield
+    if process:
+        process.stdin.close()
+        process.wait(30)

@@ -1,0 +1,241 @@
+"""Warm kernels for the test suite: a kernel forked from a process that has already imported
+what the sheets' kernels import (torch, numpy, sympy), instead of a fresh Python
+that imports them again (about 2 CPU seconds per kernel, some 40 kernels per run).
+
+Only the kernels that Jupyter starts by the kernel spec "python3" are warm: those of the
+nbgrader commands the tests run (validate, autograde) and of JupyterLab in the browser tests.
+The graders' kernels (coursegrade, in the sandbox or not) name their own command and start
+fresh, as in a course; so do kernels of other users (the hub) and kernels whose environment
+differs from the warm process's where Python or the preloaded libraries read it at start (the
+stub then runs a fresh kernel itself).
+
+Two parts in one file:
+
+* ``python warm_kernels.py serve SOCKET``: the warm process. It imports, then forks one child
+  per request; the child becomes the kernel, with the requester's arguments, working folder,
+  environment and standard streams (passed over the socket).
+* ``python -I -S warm_kernels.py -f CONNECTION_FILE ...``: the stub, which the kernel spec
+  names. Jupyter starts, signals and kills the stub as it would the kernel: the stub passes
+  signals on to the kernel's process group, ends with the kernel's exit status, and when it is
+  killed (or its parent ends) the warm process kills the kernel. Where the warm process is not
+  there or declines, the stub replaces itself with a fresh kernel.
+
+``start(folder)`` (conftest.py) starts the warm process and points Jupyter at the kernel spec.
+Set DLCOURSE_FRESH_KERNELS=1 to run the suite with fresh kernels only.
+"""
+
+import json
+import os
+import signal
+import socket
+import sys
+
+SOCKET_VARIABLE = "DLCOURSE_WARM_KERNELS"
+# Read by Python at its start or by the preloaded libraries at import: a kernel whose environment
+# differs here from the warm process's starts fresh.
+AT_START = ("PYTHON", "LC_", "LANG", "TZ", "OMP_", "KMP_", "GOMP_", "MKL_", "OPENBLAS_", "TORCH", "PYTORCH",
+            "CUDA", "NPY_", "NUMPY_", "SYMPY_", "MPMATH_", "IPYTHON", "JUPYTER_PLATFORM_DIRS", "HOME")
+MESSAGE_BYTES = 1 << 20
+
+
+def _fresh_kernel(arguments):
+    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *arguments])
+
+
+# ---------------------------------------------------------------- the stub (Jupyter's "kernel")
+
+def stub(arguments):
+    path = os.environ.get(SOCKET_VARIABLE)
+    request = json.dumps({"arguments": arguments, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    try:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        connection.connect(path)
+        socket.send_fds(connection, [request], [0, 1, 2])
+        pid = int(connection.recv(64) or 0)
+    except (OSError, TypeError, ValueError):
+        pid = 0
+    if not pid:  # no warm process, or it declined: a fresh kernel in this process
+        _fresh_kernel(arguments)
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(number, lambda number, frame: _signal(pid, number))
+    parent = os.getppid()
+    connection.settimeout(1)
+    while True:
+        try:
+            status = connection.recv(64)
+            break
+        except TimeoutError:
+            if os.getppid() != parent:  # whoever started the kernel is gone (as ipykernel checks)
+                _signal(pid, signal.SIGKILL)
+                sys.exit(1)
+    code = int(status or b"-9")
+    if code < 0:  # killed by a signal: end the same way
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
+def _signal(pid, number):
+    try:
+        os.killpg(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+# ---------------------------------------------------------------- the warm process
+
+def serve(path):
+    import selectors
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(64)  # requests wait here until the imports are done
+    import numpy.random  # noqa: F401
+    import sympy  # noqa: F401
+    import torch  # noqa: F401
+
+    kernels = {}  # connection -> kernel pid
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    selector.register(sys.stdin, selectors.EVENT_READ)  # closed when the test process ends
+    try:
+        while True:
+            for key, _ in selector.select(timeout=0.2):
+                if key.fileobj is sys.stdin:
+                    if not os.read(sys.stdin.fileno(), 1024):
+                        return
+                elif key.fileobj is listener:
+                    connection = listener.accept()[0]
+                    pid = _start(connection, listener)
+                    if pid:
+                        kernels[connection] = pid
+                        selector.register(connection, selectors.EVENT_READ)
+                    else:
+                        connection.close()
+                else:  # the stub is gone: its kernel goes too
+                    _signal(kernels.pop(key.fileobj), signal.SIGKILL)
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
+            _reap(kernels, selector)
+    finally:
+        for pid in kernels.values():
+            _signal(pid, signal.SIGKILL)
+
+
+def _start(connection, listener):
+    message, fds, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, 3)
+    request = json.loads(message)
+    if len(fds) != 3 or _differs(request["env"]):
+        connection.send(b"0")
+        for fd in fds:
+            os.close(fd)
+        return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        listener.close()
+        connection.close()
+        _become_kernel(request, fds)
+    for fd in fds:
+        os.close(fd)
+    connection.send(str(pid).encode())
+    return pid
+
+
+def _differs(env):
+    keys = {key for key in [*env, *os.environ] if key.startswith(AT_START)}
+    return any(env.get(key) != os.environ.get(key) for key in keys)
+
+
+def _reap(kernels, selector):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        for connection, kernel in list(kernels.items()):
+            if kernel == pid:
+                del kernels[connection]
+                selector.unregister(connection)
+                try:
+                    connection.send(str(os.waitstatus_to_exitcode(status)).encode())
+                except OSError:  # the stub is gone already
+                    pass
+                connection.close()
+
+
+def _become_kernel(request, fds):
+    """In the forked child: what a fresh `python -m ipykernel_launcher` would have, then run it."""
+    import runpy
+    import threading
+
+    import numpy.random
+
+    code = 1
+    try:
+        os.setsid()  # a process group of its own, as Jupyter gives a kernel
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.path[0] = request["cwd"]  # python -m puts the working folder first
+        sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        numpy.random.seed()  # a fresh process seeds numpy's global generator from the system
+        sys.argv = ["ipykernel_launcher", *request["arguments"]]
+        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as end:
+        code = end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            threading._shutdown()
+            import atexit
+
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+# ---------------------------------------------------------------- the test process's side
+
+def start(folder):
+    """Start the warm process for this test process and point Jupyter at its kernel spec
+    (folder: an empty folder of the test process's own). Returns the process, or None where
+    the suite is told to use fresh kernels only."""
+    import subprocess
+
+    if os.environ.get("DLCOURSE_FRESH_KERNELS"):
+        return None
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-I", "-S", os.path.abspath(__file__), "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)", "language": "python", "interrupt_mode": "signal",
+        "metadata": {"debugger": True}, "kernel_protocol_version": "5.5"}))
+    path = str(folder / "socket")
+    process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", path], stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL)
+    os.environ[SOCKET_VARIABLE] = path
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
+    return process
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve"]:
+        serve(sys.argv[2])
+    else:
+        stub(sys.argv[1:])
