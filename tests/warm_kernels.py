@@ -106,7 +106,7 @@ def serve(path):
                         return
                 elif key.fileobj is listener:
                     connection = listener.accept()[0]
-                    pid = _start(connection, listener)
+                    pid = _start(connection, [listener, selector, *kernels])
                     if pid:
                         kernels[connection] = pid
                         selector.register(connection, selectors.EVENT_READ)
@@ -122,24 +122,27 @@ def serve(path):
             _signal(pid, signal.SIGKILL)
 
 
-def _start(connection, listener):
-    message, fds, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, 3)
-    request = json.loads(message)
-    if len(fds) != 3 or _differs(request["env"]):
-        connection.send(b"0")
+def _start(connection, inherited):
+    """Fork a kernel for the stub at ``connection``; its pid, or 0 where it declined.
+    (``inherited``: what the child closes, the warm process's sockets.)"""
+    fds, pid = [], 0
+    try:
+        message, fds, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, 3)
+        request = json.loads(message)
+        if len(fds) == 3 and not _differs(request["env"]):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                for item in [*inherited, connection]:
+                    item.close()
+                _become_kernel(request, fds)
+        connection.send(str(pid).encode())
+    except (OSError, ValueError, KeyError, TypeError):  # a stub that is gone or sent nonsense: it starts fresh
+        pass
+    finally:
         for fd in fds:
             os.close(fd)
-        return 0
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        listener.close()
-        connection.close()
-        _become_kernel(request, fds)
-    for fd in fds:
-        os.close(fd)
-    connection.send(str(pid).encode())
     return pid
 
 
