@@ -16,7 +16,7 @@ from jupyter_client.manager import start_new_kernel
 @pytest.fixture(autouse=True)
 def warm_process():  # started by conftest.py for the session
     if not os.environ.get(warm_kernels.SOCKET_VARIABLE):
-        pytest.skip("DLCOURSE_FRESH_KERNELS is set: the suite starts fresh kernels only")
+        pytest.skip("warm kernels are off (DLCOURSE_FRESH_KERNELS is set, or not Linux): every kernel starts fresh")
 
 PROBE = """import json, os, sys, numpy
 print(json.dumps({"cwd": os.getcwd(), "value": os.environ.get("PROBE"), "warm": "torch" in sys.modules,

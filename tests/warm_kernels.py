@@ -21,7 +21,7 @@ Two parts in one file:
   there or declines, the stub replaces itself with a fresh kernel.
 
 ``start(folder)`` (conftest.py) starts the warm process and points Jupyter at the kernel spec.
-Set DLCOURSE_FRESH_KERNELS=1 to run the suite with fresh kernels only.
+Set DLCOURSE_FRESH_KERNELS=1 to run the suite with fresh kernels only (as it does outside Linux).
 """
 
 import json
@@ -49,6 +49,7 @@ def stub(arguments):
     request = json.dumps({"arguments": arguments, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
     try:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        connection.settimeout(60)  # the warm process imports for a few seconds after its start
         connection.connect(path)
         socket.send_fds(connection, [request], [0, 1, 2])
         pid = int(connection.recv(64) or 0)
@@ -218,18 +219,18 @@ def _become_kernel(request, fds):
 def start(folder):
     """Start the warm process for this test process and point Jupyter at its kernel spec
     (folder: an empty folder of the test process's own). Returns the process, or None where
-    the suite is told to use fresh kernels only."""
+    the suite uses fresh kernels only."""
     import subprocess
 
-    if os.environ.get("DLCOURSE_FRESH_KERNELS"):
-        return None
+    path = str(folder / "socket")
+    if os.environ.get("DLCOURSE_FRESH_KERNELS") or sys.platform != "linux" or len(path) > 100:
+        return None  # macOS: forked children are not safe; a socket's path has at most 107 bytes
     spec = folder / "kernels" / "python3"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-I", "-S", os.path.abspath(__file__), "-f", "{connection_file}"],
         "display_name": "Python 3 (ipykernel)", "language": "python", "interrupt_mode": "signal",
         "metadata": {"debugger": True}, "kernel_protocol_version": "5.5"}))
-    path = str(folder / "socket")
     process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", path], stdin=subprocess.PIPE,
                                stdout=subprocess.DEVNULL)
     os.environ[SOCKET_VARIABLE] = path
