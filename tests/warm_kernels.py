@@ -36,6 +36,8 @@ SOCKET_VARIABLE = "DLCOURSE_WARM_KERNELS"
 AT_START = ("PYTHON", "LC_", "LANG", "TZ", "OMP_", "KMP_", "GOMP_", "MKL_", "OPENBLAS_", "TORCH", "PYTORCH",
             "CUDA", "NPY_", "NUMPY_", "SYMPY_", "MPMATH_", "IPYTHON", "JUPYTER_PLATFORM_DIRS", "HOME")
 MESSAGE_BYTES = 1 << 20
+# What the stub passes on to its kernel, and what the forked kernel handles as a fresh process does.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 def _fresh_kernel(arguments):
@@ -57,7 +59,7 @@ def stub(arguments):
         pid = 0
     if not pid:  # no warm process, or it declined: a fresh kernel in this process
         _fresh_kernel(arguments)
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+    for number in FORWARDED:
         signal.signal(number, lambda number, frame: _signal(pid, number))
     parent = os.getppid()
     connection.settimeout(1)
@@ -115,8 +117,7 @@ def serve(path):
                         connection.close()
                 else:  # the stub is gone: its kernel goes too
                     _signal(kernels.pop(key.fileobj), signal.SIGKILL)
-                    selector.unregister(key.fileobj)
-                    key.fileobj.close()
+                    _drop(key.fileobj, selector)
             _reap(kernels, selector)
     finally:
         for pid in kernels.values():
@@ -163,12 +164,18 @@ def _reap(kernels, selector):
         for connection, kernel in list(kernels.items()):
             if kernel == pid:
                 del kernels[connection]
-                selector.unregister(connection)
-                try:
-                    connection.send(str(os.waitstatus_to_exitcode(status)).encode())
-                except OSError:  # the stub is gone already
-                    pass
-                connection.close()
+                _drop(connection, selector, str(os.waitstatus_to_exitcode(status)).encode())
+
+
+def _drop(connection, selector, last=None):
+    """Stop serving a stub's connection, telling it ``last`` (its kernel's exit status) if given."""
+    selector.unregister(connection)
+    try:
+        if last is not None:
+            connection.send(last)
+    except OSError:  # the stub is gone already
+        pass
+    connection.close()
 
 
 def _become_kernel(request, fds):
@@ -189,9 +196,9 @@ def _become_kernel(request, fds):
         os.environ.update(request["env"])
         sys.path[0] = request["cwd"]  # python -m puts the working folder first
         sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
-        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        for number in [*FORWARDED, signal.SIGCHLD]:
             signal.signal(number, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, after the reset above
         numpy.random.seed()  # a fresh process seeds numpy's global generator from the system
         sys.argv = ["ipykernel_launcher", *request["arguments"]]
         runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
