@@ -10,6 +10,7 @@ fails because a function is not implemented yet, the view shows a friendly note 
 import html
 import io
 import math
+import threading
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -92,11 +93,30 @@ class Explorer:
         self.caption = widgets.HTML(value="", layout=widgets.Layout(width="100%"))
         self.output = widgets.Output()  # the note shown instead of a figure
         self.settings, self.figure, self.message = None, None, None
+        self._queued = False  # a redraw is waiting for the main thread
         for control in controls.values():
-            control.observe(lambda change: self.redraw(), names="value")
+            control.observe(lambda change: self._changed(), names="value")
         # The figure and its caption, as wide as the figure (or the notebook, if that is narrower).
         self.picture_box = widgets.VBox([self.image, self.caption], layout=widgets.Layout(max_width="100%"))
         self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.status, self.output, self.picture_box])
+        self.redraw()
+
+    def _changed(self):
+        """A control has moved: redraw on the kernel's main thread. JupyterLab (4.4 and later)
+        sends widget messages to a subshell of the kernel, which ipykernel 7 runs in a thread of
+        its own, beside the cells of the main thread; pyplot is not made for two threads at once
+        (figures came out blank or cropped: jupyterlab/jupyterlab#19719). Handed to the main
+        thread, a redraw waits for a running cell to end, as it did before subshells; changes
+        made meanwhile make one redraw, of the latest settings."""
+        main = _main_loop()
+        if main is None or threading.current_thread() is threading.main_thread():
+            self.redraw()
+        elif not self._queued:
+            self._queued = True
+            main.add_callback(self._redraw_queued)
+
+    def _redraw_queued(self):
+        self._queued = False
         self.redraw()
 
     def redraw(self):
@@ -109,7 +129,11 @@ class Explorer:
         self.figure, self.message = None, None
         self.status.value = "<i>working...</i>"
         try:
-            self.figure = self.draw(**self.settings)
+            # Not interactive while drawing: pyplot then does not mark the new figure as one to
+            # show, and the inline backend, which a widget message on a subshell makes show and
+            # close every marked figure, leaves it alone.
+            with plt.ioff():
+                self.figure = self.draw(**self.settings)
             if not grading():  # while grading, figures are built but not rendered
                 png, caption = self.picture(self.figure)
                 self.picture_box.layout.width = f"{round(self.figure.get_figwidth() * self.figure.dpi)}px"
@@ -149,3 +173,10 @@ class Explorer:
 
     def _ipython_display_(self):
         display(self.widget)
+
+
+def _main_loop():
+    """The event loop of the kernel's main thread (None outside a Jupyter kernel)."""
+    from IPython import get_ipython
+
+    return getattr(getattr(get_ipython(), "kernel", None), "io_loop", None)
