@@ -274,6 +274,23 @@ def image_of(view):
     return image.first.get_attribute("src") if image.count() else None
 
 
+def ink(view):
+    """The share of a view's figure that is not white (0 for a blank figure; a drawn one has
+    about a quarter)."""
+    return view.evaluate("""view => {
+      const image = view.querySelector('img.widget-image');
+      const canvas = document.createElement('canvas');
+      canvas.width = image.naturalWidth;
+      canvas.height = image.naturalHeight;
+      const context = canvas.getContext('2d');
+      context.drawImage(image, 0, 0);
+      const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      let inked = 0;
+      for (let i = 0; i < pixels.length; i += 4) inked += pixels[i] + pixels[i + 1] + pixels[i + 2] < 750;
+      return inked / (pixels.length / 4);
+    }""")
+
+
 def is_disabled(control):
     return control.locator(".noUi-target[disabled], button:disabled").count() > 0
 

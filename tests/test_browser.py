@@ -32,6 +32,7 @@ from browser import (
     Notebook,
     change_control,
     image_of,
+    ink,
     is_disabled,
     lab_server,
 )
@@ -42,6 +43,10 @@ sync_playwright = pytest.importorskip(
 ).sync_playwright
 if not CHROMIUM:
     pytest.skip("no Chromium found: apt-get install chromium, or set DLCOURSE_CHROMIUM", allow_module_level=True)
+
+# A view's figure with less ink than this is blank (drawn ones have 20-35 %; under load, before
+# views drew on the kernel's main thread, some came out all white: dlcourse/widgets.py).
+BLANK = 0.02
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -170,6 +175,7 @@ def test_slider_views_render_and_answer_real_input(solution):
         view = views.nth(v)
         view.scroll_into_view_if_needed()
         assert image_of(view), f"slider view {v} shows no figure"
+        assert ink(view) > BLANK, f"slider view {v} shows a blank figure"
         notebook.screenshot(f"view{v}-start", view)
         changes = [(control, None) for control in view.locator(".widget-slider").all()]
         for buttons in view.locator(".widget-toggle-buttons").all():
@@ -187,6 +193,8 @@ def test_slider_views_render_and_answer_real_input(solution):
             notebook.screenshot(f"view{v}-{k}-{name.replace(' ', '_')}", view)
             if seconds is None:
                 problems.append(f"view {v}: {name} ({what}) did not change the figure")
+            elif ink(view) <= BLANK:
+                problems.append(f"view {v}: after {name} ({what}) the figure is blank")
     assert not problems, "\n".join(problems)
     assert_no_console_errors(notebook)
 
