@@ -86,9 +86,7 @@ def _stop(process, pid, folder):
         process.kill()
         process.wait()
         process.stdout.close()
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
+    sandbox.remove_in(pid, folder)
 
 
 async def _read(reader):

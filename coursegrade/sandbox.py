@@ -15,6 +15,7 @@ kernel can read (and, with the teacher's rights, write) every file the teacher c
 worker flags every submission graded that way.
 """
 
+import atexit
 import contextlib
 import functools
 import os
@@ -251,10 +252,18 @@ def prepare(space):
 
 @functools.cache
 def _font_cache():
-    """A matplotlib font cache built once per worker process, outside the sandbox."""
+    """A matplotlib font cache built once per worker process, outside the sandbox (removed when
+    that process ends; not by the processes forked from it, which share it)."""
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="coursegrade-mpl-"))
+    atexit.register(remove_in, os.getpid(), folder)
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
                    env=dict(os.environ, MPLCONFIGDIR=str(folder)), capture_output=True, timeout=120)
     return folder
+
+
+def remove_in(pid, folder):
+    """Remove folder if this is process pid (an atexit handler that forked children inherit)."""
+    if os.getpid() == pid:
+        shutil.rmtree(folder, ignore_errors=True)

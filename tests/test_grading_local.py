@@ -24,3 +24,30 @@ def test_each_submission_gets_its_own_process_and_a_crash_is_retried_once(monkey
     assert outcome["ada"][0]["pid"] != outcome["bob"][0]["pid"] != os.getpid()
     assert outcome["crasher"] == (None, coordinator.KILLED)
     assert len(list(tmp_path.glob("crasher-*"))) == 2, "a crashed submission is tried exactly twice"
+
+
+def test_the_font_cache_folder_is_removed_by_the_process_that_made_it(tmp_path):
+    """Each grading process builds matplotlib's font cache once in a temporary folder (copied
+    into every workspace); a process forked from it that ends must not remove it, the process
+    that made it must (it used to stay in /tmp, one folder per `coursegrade` run)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import os, sys\n"
+        "from coursegrade import sandbox\n"
+        "folder = sandbox._font_cache()\n"
+        "assert any(folder.glob('fontlist-*.json')), 'no font cache built'\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    sys.exit(0)  # a forked child that ends the ordinary way, running atexit\n"
+        "os.waitpid(pid, 0)\n"
+        "print(folder, folder.is_dir())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH=str(Path(coordinator.__file__).parents[1])))
+    assert done.returncode == 0, done.stderr
+    folder, alive_after_child = done.stdout.split()
+    assert alive_after_child == "True", "a forked child removed the font cache of the process it came from"
+    assert not Path(folder).exists(), f"{folder} was left behind"
