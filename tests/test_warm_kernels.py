@@ -39,15 +39,16 @@ def probe(client):
     return json.loads("".join(printed))
 
 
-def test_a_warm_kernel_sees_what_a_fresh_one_sees(tmp_path):
+def test_a_warm_kernel_sees_what_a_fresh_one_sees(tmp_path, capfd):
     with kernel(tmp_path, PROBE="one") as (_, client):
         first = probe(client)
     with kernel(tmp_path, PROBE="two") as (_, client):
         second = probe(client)
+    assert first["warm"] and second["warm"], f"the kernels did not fork from the warm process: {capfd.readouterr().err}"
     with kernel(tmp_path, PROBE="three", OMP_NUM_THREADS="3") as (_, client):  # read by torch at import
         fresh = probe(client)
-    assert first["warm"] and second["warm"], "the kernels did not fork from the warm process"
     assert not fresh["warm"], "a kernel with another OMP_NUM_THREADS must start fresh"
+    assert "starts fresh: its environment differs in OMP_NUM_THREADS" in capfd.readouterr().err, "no reason given"
     assert (first["cwd"], first["value"], second["value"]) == (str(tmp_path), "one", "two")
     assert first["path"] == second["path"] == fresh["path"]
     assert first["random"] != second["random"], "numpy's global generator must be seeded anew in each kernel"

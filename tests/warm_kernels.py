@@ -54,10 +54,12 @@ def stub(arguments):
         connection.settimeout(60)  # the warm process imports for a few seconds after its start
         connection.connect(path)
         socket.send_fds(connection, [request], [0, 1, 2])
-        pid = int(connection.recv(64) or 0)
-    except (OSError, TypeError, ValueError):
-        pid = 0
+        answer = connection.recv(4096).decode() or "0 the warm process closed the connection"
+        pid, why = int(answer.split(" ", 1)[0]), answer.partition(" ")[2]
+    except (OSError, TypeError, ValueError) as error:
+        pid, why = 0, f"no answer from the warm process at {path} ({error!r})"
     if not pid:  # no warm process, or it declined: a fresh kernel in this process
+        sys.stderr.write(f"warm_kernels.py: this kernel starts fresh: {why}\n")
         _fresh_kernel(arguments)
     for number in FORWARDED:
         signal.signal(number, lambda number, frame: _signal(pid, number))
@@ -131,7 +133,8 @@ def _start(connection, inherited):
     try:
         message, fds, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, 3)
         request = json.loads(message)
-        if len(fds) == 3 and not _differs(request["env"]):
+        differing = _differs(request["env"])
+        if len(fds) == 3 and not differing:
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
@@ -139,7 +142,10 @@ def _start(connection, inherited):
                 for item in [*inherited, connection]:
                     item.close()
                 _become_kernel(request, fds)
-        connection.send(str(pid).encode())
+            connection.send(str(pid).encode())
+        else:
+            why = f"its environment differs in {', '.join(differing)}" if differing else "no standard streams came"
+            connection.send(f"0 {why}".encode())
     except (OSError, ValueError, KeyError, TypeError):  # a stub that is gone or sent nonsense: it starts fresh
         pass
     finally:
@@ -149,8 +155,9 @@ def _start(connection, inherited):
 
 
 def _differs(env):
+    """The variables read at start (AT_START) whose values differ between env and this process."""
     keys = {key for key in [*env, *os.environ] if key.startswith(AT_START)}
-    return any(env.get(key) != os.environ.get(key) for key in keys)
+    return sorted(key for key in keys if env.get(key) != os.environ.get(key))
 
 
 def _reap(kernels, selector):
