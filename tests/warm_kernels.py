@@ -89,12 +89,12 @@ def _signal(pid, number):
 
 # ---------------------------------------------------------------- the warm process
 
-def serve(path):
+def serve(fd):
+    """Serve the stubs that connect to the listening socket ``fd`` (made by ``start``: it is
+    there before this process has started; requests wait in it until the imports are done)."""
     import selectors
 
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
-    listener.listen(64)  # requests wait here until the imports are done
+    listener = socket.socket(fileno=fd)
     import numpy.random  # noqa: F401
     import sympy  # noqa: F401
     import torch  # noqa: F401
@@ -245,8 +245,11 @@ def start(folder):
         "argv": [sys.executable, "-I", "-S", os.path.abspath(__file__), "-f", "{connection_file}"],
         "display_name": "Python 3 (ipykernel)", "language": "python", "interrupt_mode": "signal",
         "metadata": {"debugger": True}, "kernel_protocol_version": "5.5"}))
-    process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", path], stdin=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listener:
+        listener.bind(path)
+        listener.listen(64)
+        process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", str(listener.fileno())],
+                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=[listener.fileno()])
     os.environ[SOCKET_VARIABLE] = path
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
     return process
@@ -254,6 +257,6 @@ def start(folder):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
-        serve(sys.argv[2])
+        serve(int(sys.argv[2]))
     else:
         stub(sys.argv[1:])
