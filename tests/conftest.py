@@ -54,8 +54,5 @@ def warm_kernels(tmp_path_factory):
     """Kernels started by the kernel spec "python3" fork from a warm process (warm_kernels.py)."""
     import warm_kernels
 
-    process = warm_kernels.start(tmp_path_factory.mktemp("warm_kernels"))
-    yield
-    if process:
-        process.stdin.close()
-        process.wait(30)
+    with warm_kernels.running(tmp_path_factory.mktemp("warm_kernels")):
+        yield

@@ -19,16 +19,10 @@ def warm_process(tmp_path_factory):
     the test process, and a kernel whose environment has drifted from it since starts fresh."""
     if not os.environ.get(warm_kernels.SOCKET_VARIABLE):
         pytest.skip("warm kernels are off (DLCOURSE_FRESH_KERNELS is set, or not Linux): every kernel starts fresh")
-    session = {key: os.environ[key] for key in (warm_kernels.SOCKET_VARIABLE, "JUPYTER_PATH")}
-    process = warm_kernels.start(tmp_path_factory.mktemp("warm"))
-    if process is None:
-        pytest.skip("the temporary folder's path is too long for a Unix socket: warm kernels are off")
-    try:
+    with warm_kernels.running(tmp_path_factory.mktemp("warm")) as process:
+        if process is None:
+            pytest.skip("the temporary folder's path is too long for a Unix socket: warm kernels are off")
         yield
-    finally:
-        os.environ.update(session)  # the session's warm process again, for the tests that follow
-        process.stdin.close()
-        process.wait(30)
 
 PROBE = """import json, os, sys, numpy
 print(json.dumps({"cwd": os.getcwd(), "value": os.environ.get("PROBE"), "warm": "torch" in sys.modules,

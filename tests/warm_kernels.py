@@ -24,6 +24,7 @@ Two parts in one file:
 Set DLCOURSE_FRESH_KERNELS=1 to run the suite with fresh kernels only (as it does outside Linux).
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -253,6 +254,26 @@ def start(folder):
     os.environ[SOCKET_VARIABLE] = path
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
     return process
+
+
+@contextlib.contextmanager
+def running(folder):
+    """``start`` for the block (yields the process, or None where kernels start fresh); then
+    the warm process stops and Jupyter is pointed back where it was (at the warm process of
+    the session, where a test started its own)."""
+    before = {key: os.environ.get(key) for key in (SOCKET_VARIABLE, "JUPYTER_PATH")}
+    process = start(folder)
+    try:
+        yield process
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if process:
+            process.stdin.close()
+            process.wait(30)
 
 
 if __name__ == "__main__":
