@@ -7,6 +7,7 @@
 fails because a function is not implemented yet, the view shows a friendly note instead.
 """
 
+import gc
 import html
 import io
 import math
@@ -99,6 +100,11 @@ class Explorer:
         # The figure and its caption, as wide as the figure (or the notebook, if that is narrower).
         self.picture_box = widgets.VBox([self.image, self.caption], layout=widgets.Layout(max_width="100%"))
         self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.status, self.output, self.picture_box])
+        # What the kernel holds by now (torch, sympy, matplotlib, the data) stays for the session:
+        # frozen, a full garbage collection does not walk it. Walked, it took 0.3-0.4 s, and a
+        # redraw that triggered one answered in 0.45-0.65 s instead of 0.1-0.2 s. (Frozen objects
+        # are still freed when nothing refers to them; only cycles among them stay.)
+        gc.freeze()
         self.redraw()
 
     def _changed(self):
