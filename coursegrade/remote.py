@@ -18,7 +18,6 @@ import select
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import zmq
 import zmq.asyncio
 from nbclient.exceptions import DeadKernelError
 
-from coursegrade import sandbox, serve, wire
+from coursegrade import sandbox, serve, tempfolders, wire
 
 SERVE_SOURCE = Path(serve.__file__).read_text()
 WIRE_SOURCE = Path(wire.__file__).read_text()
@@ -63,7 +62,7 @@ def tester_socket(limits=None):
     path = _SERVER.get("path")
     if path and _alive(path):
         return path
-    folder = Path(tempfile.mkdtemp(prefix="coursegrade-tester-"))
+    folder = tempfolders.make("coursegrade-tester")
     (folder / "matplotlib").mkdir()
     sandbox.prepare(sandbox.Workspace(folder))  # the same layout: its matplotlib folder, the sandbox's user
     env = sandbox.tester_environment(folder)

@@ -25,6 +25,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from coursegrade import tempfolders
+
 NOBODY = 65534
 
 
@@ -254,9 +256,7 @@ def prepare(space):
 def _font_cache():
     """A matplotlib font cache built once per worker process, outside the sandbox (removed when
     that process ends; not by the processes forked from it, which share it)."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="coursegrade-mpl-"))
+    folder = tempfolders.make("coursegrade-mpl")
     atexit.register(remove_in, os.getpid(), folder)
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
                    env=dict(os.environ, MPLCONFIGDIR=str(folder)), capture_output=True, timeout=120)

@@ -33,7 +33,17 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from traitlets import Type
 
-from coursegrade import __version__, diagnosis, guard, preflight, probe, remote, sandbox, sanitize
+from coursegrade import (
+    __version__,
+    diagnosis,
+    guard,
+    preflight,
+    probe,
+    remote,
+    sandbox,
+    sanitize,
+    tempfolders,
+)
 from coursegrade.feedback import marked
 from coursegrade.kernel_client import WatchfulKernelClient
 
@@ -449,6 +459,14 @@ def _copy_files(files, folder):
         target.write_bytes(content)
 
 
+def _hint(error):
+    """What the teacher can do about a kernel that could not start, where we know."""
+    if "File name too long" in str(error):
+        return (f" (the kernel's sockets are files under {tempfile.gettempdir()}, and a socket's path must stay "
+                "under 104 bytes: set TMPDIR to a shorter folder, such as /tmp)")
+    return ""
+
+
 def grade_submission(payload):
     """Grade one submission. payload: {"student", "sheet", "files": {path: bytes},
     "spec": sheet spec (spec.py), "limits": dict}. Never raises for a bad submission."""
@@ -459,9 +477,10 @@ def grade_submission(payload):
     result = {"student": student, "sheet": spec["sheet"], "notebooks": {}, "reasons": [], "flags": [],
               "status": "graded", "input_hash": input_hash(files, spec["hash"]), "worker": os.uname().nodename,
               "pid": os.getpid()}
-    workroot = Path(tempfile.mkdtemp(prefix="cg-"))
+    tempfolders.sweep()  # what killed graders left on this machine
+    workroot = tempfolders.make("cg")
     try:
-        for nb_name, spec_nb in spec["notebooks"].items():
+        for number, (nb_name, spec_nb) in enumerate(spec["notebooks"].items()):
             reasons = []
             prepared = time.monotonic()
             data = files.get(f"{nb_name}.ipynb")
@@ -479,7 +498,7 @@ def grade_submission(payload):
             trusted = lambda cell, ids=release_ids: cell.get("id") in ids  # noqa: E731
             started_nb = time.monotonic()
             try:
-                with sandbox.workspace(workroot / nb_name, limits) as space:
+                with sandbox.workspace(workroot / str(number), limits) as space:  # short: socket paths
                     _copy_files({**spec.get("files", {}), **{n: b for n, b in files.items() if not n.endswith(".ipynb")}},
                                 space.work)
                     sandbox.prepare(space)
@@ -487,7 +506,8 @@ def grade_submission(payload):
                         _execute(nb, space, spec_nb, limits, trusted))
             except Exception as error:
                 info, run_reasons, run_flags, how, timing, observed = (
-                    {}, [f"the kernel could not be started: {type(error).__name__}: {error}"], [], "none", {}, {})
+                    {}, [f"the kernel could not be started: {type(error).__name__}: {error}{_hint(error)}"], [],
+                    "none", {}, {})
                 result["status"] = "failed"
             reasons += run_reasons
             flags += run_flags

@@ -3,19 +3,23 @@ a real Dask cluster (scheduler and two workers on 127.0.0.1) survives a killed w
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from grading_corpus import SHEET, honest, make_course
 from nbtools import BIN, notebook
 
-from coursegrade import coordinator, sandbox
+from coursegrade import coordinator, sandbox, tempfolders
 
 STUDENTS = ("complete", "half", "untouched", "complete_again")
+SWEEPS = os.path.exists("/proc/self/mounts")  # tempfolders.sweep needs /proc (Linux)
 
 
 def course_with_submissions(folder):
@@ -60,13 +64,40 @@ def wait_for(condition, seconds, what):
 
 
 @pytest.fixture(scope="module")
-def sequential(tmp_path_factory):
+def killed_tmp():
+    """New temporary folders for graders these tests kill (SIGKILL), which cannot remove their
+    own: all in one folder, swept and removed at the end, not left in the machine's /tmp. Not
+    under pytest's folder: the kernels' sockets are files in there, and a socket's path must
+    stay under 104 bytes."""
+    root = Path(tempfile.mkdtemp(prefix="dlcourse-killed-"))
+    count = iter(range(100))
+
+    def new_folder():
+        folder = root / str(next(count))
+        folder.mkdir()
+        return folder
+
+    yield new_folder
+    for folder in root.iterdir() if SWEEPS else ():  # (elsewhere nothing is mounted)
+        wait_for(lambda folder=folder: not tempfolders.sweep(folder) and not leftovers(folder), 30,
+                 f"the killed graders' folders in {folder} to be removed")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def killable_environment(tmp):
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", TMPDIR=str(tmp))
+    env.pop("NBGRADER_EXECUTION", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory, killed_tmp):
     """A one-worker run of `coursegrade`, killed (SIGKILL, whole process group) after its
     first result, then run again to the end."""
     course = course_with_submissions(tmp_path_factory.mktemp("interrupted"))
     command = [str(BIN / "coursegrade"), SHEET, "--course", str(course), "--workers", "1", "--no-progress"]
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    env.pop("NBGRADER_EXECUTION", None)
+    tmp = killed_tmp()
+    env = killable_environment(tmp)
     first = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: log_lines(course) or first.poll() is not None, 600, "the first graded submission")
@@ -74,13 +105,22 @@ def sequential(tmp_path_factory):
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     interrupted = len(log_lines(course))
+    left = {"by the killed run": leftovers(tmp)}
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    return course, interrupted, rerun.stdout
+    left["after the rerun"] = leftovers(tmp)
+    return course, interrupted, rerun.stdout, left
+
+
+def leftovers(tmp):
+    """The grader's folders in tmp, and what is mounted there."""
+    lines = Path("/proc/self/mounts").read_text().splitlines() if SWEEPS else []
+    mounted = [line.split()[1] for line in lines if line.split()[1].startswith(f"{tmp}/")]
+    return sorted(p.name for p in tmp.iterdir() if p.name.startswith(tempfolders.PREFIXES)) + mounted
 
 
 def test_an_interrupted_run_resumes_without_grading_twice(sequential):
-    course, interrupted, output = sequential
+    course, interrupted, output, _ = sequential
     assert 1 <= interrupted < len(STUDENTS), "the run was not interrupted midway"
     graded = [line["student"] for line in log_lines(course)]
     assert sorted(graded) == sorted(STUDENTS), f"graded: {graded}"
@@ -89,14 +129,21 @@ def test_an_interrupted_run_resumes_without_grading_twice(sequential):
     assert again["graded"] == 0 and again["skipped"] == len(STUDENTS)
 
 
-def test_a_dask_cluster_survives_a_killed_worker(sequential, tmp_path):
+@pytest.mark.skipif(not SWEEPS, reason="sweeping needs /proc (Linux)")
+def test_the_rerun_removes_what_the_killed_run_left(sequential):
+    """The killed run could not remove its folders (a tmpfs mount for the submission it was
+    grading, when root); the rerun's graders sweep them, and remove their own."""
+    left = sequential[3]
+    assert left["by the killed run"], "the killed run left nothing: this test checks nothing"
+    assert left["after the rerun"] == [], f"left behind: {left['after the rerun']}"
+
+
+def test_a_dask_cluster_survives_a_killed_worker(sequential, killed_tmp, tmp_path):
     (tmp_path / "course").mkdir()
     course = course_with_submissions(tmp_path / "course")
     tmp = tmp_path / "dask"
     tmp.mkdir()
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
-               DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
-    env.pop("NBGRADER_EXECUTION", None)
+    env = dict(killable_environment(killed_tmp()), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
     scheduler_file = tmp / "scheduler.json"
     processes = [subprocess.Popen(
         [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
@@ -130,6 +177,7 @@ def test_a_dask_cluster_survives_a_killed_worker(sequential, tmp_path):
             process.wait()
     graded = [line["student"] for line in log_lines(course)]
     assert sorted(graded) == sorted(STUDENTS), f"each submission exactly once, got {graded}"
-    assert all(r["status"] == "graded" for r in outcome["results"].values())
+    assert all(r["status"] == "graded" for r in outcome["results"].values()), [
+        (r["status"], r["reasons"]) for r in outcome["results"].values()]
     sequential_course = sequential[0]
     assert scores(course) == scores(sequential_course)

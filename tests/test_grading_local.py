@@ -2,6 +2,10 @@
 coordinator (no Dask cluster), one process per submission, a crashed one tried once more."""
 
 import os
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from coursegrade import coordinator
 
@@ -51,3 +55,60 @@ def test_the_font_cache_folder_is_removed_by_the_process_that_made_it(tmp_path):
     folder, alive_after_child = done.stdout.split()
     assert alive_after_child == "True", "a forked child removed the font cache of the process it came from"
     assert not Path(folder).exists(), f"{folder} was left behind"
+
+
+KILLED_GRADER = """
+import os, signal, sys
+from coursegrade import sandbox, tempfolders
+workroot = tempfolders.make("cg")
+entered = sandbox.workspace(workroot / "sheet", sandbox.Limits())  # a tmpfs when root
+space = entered.__enter__()
+(space.work / "answer.txt").write_text("a submission's file")
+print(workroot, space.limited, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # killed before it can unmount and remove anything
+"""
+
+
+def mounted_under(folder):
+    return [line.split()[1] for line in open("/proc/self/mounts") if line.split()[1].startswith(f"{folder}/")]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="sweeping needs /proc (Linux)")
+def test_the_next_grading_removes_what_a_killed_grader_left(tmp_path):
+    """A grader killed mid-submission leaves its working copy, as root a tmpfs mount that holds
+    the files in memory; grading sweeps the folders of processes that are gone, and only those."""
+    import subprocess
+    import sys
+
+    from coursegrade import tempfolders
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_GRADER], capture_output=True, text=True,
+                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert killed.returncode == -9, killed.stderr
+    workroot, limited = killed.stdout.split()
+    assert (Path(workroot) / "sheet" / "work" / "answer.txt").exists()
+    assert (limited == "True") == (os.geteuid() == 0), "as root the working copy is a tmpfs"
+    assert bool(mounted_under(workroot)) == (limited == "True")
+    live = Path(tempfile.mkdtemp(prefix=f"coursegrade-tester-{tempfolders._me()}-", dir=tmp_path))
+    reused = Path(tempfile.mkdtemp(prefix=f"cg-{os.getpid()}.1-", dir=tmp_path))  # this pid, another start
+    foreign = [Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_path)) for prefix in ("cg-", "cg-1-", "other-1.1-")]
+
+    removed = tempfolders.sweep(tmp_path)
+
+    assert sorted(removed) == sorted([Path(workroot), reused])
+    assert not Path(workroot).exists() and not mounted_under(workroot), "the killed grader's working copy stayed"
+    assert live.is_dir(), "the folder of a process that still runs was removed"
+    assert all(folder.is_dir() for folder in foreign), "a folder not named for a grader process was removed"
+    assert tempfolders.sweep(tmp_path) == []
+
+
+def test_a_kernel_whose_socket_path_is_too_long_tells_the_teacher_to_shorten_tmpdir():
+    import errno
+
+    import zmq
+
+    from coursegrade import worker
+
+    hint = worker._hint(zmq.ZMQError(errno.ENAMETOOLONG))  # what binding the kernel's socket raises
+    assert "TMPDIR" in hint and "shorter" in hint, hint
+    assert worker._hint(RuntimeError("the kernel died")) == ""
