@@ -4,7 +4,9 @@ SIGKILL, the out-of-memory killer, a Dask worker killed mid-batch), and a workin
 tmpfs mount when the grader is root, which would hold the submission's files in memory until
 the machine restarts. So each folder's name says which process made it (its pid and start
 time), and every grading first removes, and unmounts, the folders of processes that are gone.
-On systems without /proc (macOS) nothing is swept; nothing is mounted there either."""
+On systems without /proc (macOS) nothing is swept; nothing is mounted there either. Graders
+that share a temporary folder must see each other's processes (not containers with their own
+process namespaces sharing one /tmp): a process this one cannot see counts as gone."""
 
 import os
 import re
@@ -32,9 +34,9 @@ def _started(pid):
     """When process pid started (clock ticks after boot, /proc/PID/stat field 22), or None."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return int(stat[stat.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
         return None
-    return int(stat[stat.rindex(")") + 2:].split()[19])
 
 
 def sweep(folder=None):
@@ -53,7 +55,10 @@ def sweep(folder=None):
         if owner is None or _started(int(owner[2])) == int(owner[3]):
             continue  # not ours, or its process still runs (the same pid started at the same time)
         for mount in _mounts_under(path):
-            subprocess.run(["umount", "--lazy", mount], capture_output=True)
+            try:
+                subprocess.run(["umount", "--lazy", mount], capture_output=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                pass  # the folder stays, busy, for a later sweep
         shutil.rmtree(path, ignore_errors=True)
         if not path.exists():
             removed.append(path)
