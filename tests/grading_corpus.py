@@ -20,6 +20,14 @@ from nbtools import fill as _fill
 SHEET = "01_sigmoid_softmax_gradient_descent"
 
 
+def mounted_under(folder):
+    """What is mounted below folder (a killed grader's working copy, when root); [] without
+    /proc. Read here, not with coursegrade.tempfolders, whose sweep the tests check."""
+    mounts = "/proc/self/mounts"
+    lines = open(mounts).read().splitlines() if os.path.exists(mounts) else []
+    return [line.split()[1] for line in lines if line.split()[1].startswith(f"{folder}/")]
+
+
 def fill(release, source, how_many=None):
     """The release with reference code in its answer cells; written answers stay empty, so
     that no reference answer can reach a student's feedback."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_corpus import SHEET, honest, make_course
+from grading_corpus import SHEET, honest, make_course, mounted_under
 from nbtools import BIN, notebook
 
 from coursegrade import coordinator, sandbox, tempfolders
@@ -70,14 +70,7 @@ def killed_tmp():
     under pytest's folder: the kernels' sockets are files in there, and a socket's path must
     stay under 104 bytes."""
     root = Path(tempfile.mkdtemp(prefix="dlcourse-killed-"))
-    count = iter(range(100))
-
-    def new_folder():
-        folder = root / str(next(count))
-        folder.mkdir()
-        return folder
-
-    yield new_folder
+    yield lambda: Path(tempfile.mkdtemp(dir=root))
     for folder in root.iterdir() if SWEEPS else ():  # (elsewhere nothing is mounted)
         wait_for(lambda folder=folder: not tempfolders.sweep(folder) and not leftovers(folder), 30,
                  f"the killed graders' folders in {folder} to be removed")
@@ -114,9 +107,7 @@ def sequential(tmp_path_factory, killed_tmp):
 
 def leftovers(tmp):
     """The grader's folders in tmp, and what is mounted there."""
-    lines = Path("/proc/self/mounts").read_text().splitlines() if SWEEPS else []
-    mounted = [line.split()[1] for line in lines if line.split()[1].startswith(f"{tmp}/")]
-    return sorted(p.name for p in tmp.iterdir() if p.name.startswith(tempfolders.PREFIXES)) + mounted
+    return sorted(p.name for p in tmp.iterdir() if p.name.startswith(tempfolders.PREFIXES)) + mounted_under(tmp)
 
 
 def test_an_interrupted_run_resumes_without_grading_twice(sequential):

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from grading_corpus import mounted_under
 
 from coursegrade import coordinator
 
@@ -67,10 +68,6 @@ space = entered.__enter__()
 print(workroot, space.limited, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # killed before it can unmount and remove anything
 """
-
-
-def mounted_under(folder):
-    return [line.split()[1] for line in open("/proc/self/mounts") if line.split()[1].startswith(f"{folder}/")]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="sweeping needs /proc (Linux)")
